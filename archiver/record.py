@@ -1,0 +1,463 @@
+"""The record: validated metadata about one preserved text.
+
+Every value is a ``Fact``: the value (or the explicit ``"unknown"``) plus its
+``Origin``: asserted by a curator (which sidecar or CSV row), set by a
+collection default (which config file), or inferred from the text (which rule,
+which lines, how confident).  Nothing is ever an empty string.
+
+Field paths ("title", "source.outlet.name", "dates.published", ...) are the
+one vocabulary shared by sidecars, ``metadata.csv`` columns, the record JSON,
+the METS mapping and error messages.  ``FIELD_PATHS`` lists them.
+
+This module is pure: no I/O.  ``schemas/record.schema.json`` is generated from
+these models (``python -m archiver.record``) and a test keeps it current.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import langcodes
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from . import dates
+from .findings import Finding, one_line, rule
+
+UNKNOWN = "unknown"
+SCHEMA_ID = "archiver-record/1"
+
+# --- scalar types: each accepts the explicit "unknown" ---------------------
+
+
+def _text(v: str) -> str:
+    if not v.strip():
+        raise ValueError('must not be empty (write "unknown" when it is not known)')
+    if v != v.strip():
+        raise ValueError("must not start or end with white space")
+    if any(ord(c) < 32 and c not in "\n\t" for c in v):
+        raise ValueError("must not contain control characters")
+    return v
+
+
+def _language(v: str) -> str:
+    if v == UNKNOWN:
+        return v
+    if not langcodes.tag_is_valid(v):
+        raise ValueError(f"{one_line(v)!r} is not a valid BCP 47 language tag")
+    return v
+
+
+def _edtf(v: str) -> str:
+    if v == UNKNOWN:
+        return v
+    try:
+        dates.bounds(v)
+    except dates.EDTFError as e:
+        raise ValueError(str(e)) from None
+    return v
+
+
+def _timestamp(v: str) -> str:
+    if v == UNKNOWN:
+        return v
+    try:
+        dates.parse_timestamp(v)
+    except dates.EDTFError as e:
+        raise ValueError(str(e)) from None
+    return v
+
+
+def _url(v: str) -> str:
+    if v == UNKNOWN:
+        return v
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in v):
+        raise ValueError(f"{one_line(v)!r} is not an absolute http(s) URL")
+    return v
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+def _domain(v: str) -> str:
+    if v == UNKNOWN:
+        return v
+    if not _DOMAIN.match(v):
+        raise ValueError(f"{one_line(v)!r} is not a lower-case domain name such as example.org")
+    return v
+
+
+# rightsstatements.org's twelve statements, version 1.0.
+RIGHTS_STATEMENTS = (
+    "InC", "InC-OW-EU", "InC-EDU", "InC-NC", "InC-RUU",
+    "NoC-CR", "NoC-NC", "NoC-OKLR", "NoC-US", "CNE", "UND", "NKC",
+)
+_RIGHTS = re.compile(r"^http://rightsstatements\.org/vocab/(?P<s>[A-Za-z-]+)/1\.0/$")
+
+
+def _rights(v: str) -> str:
+    if v == UNKNOWN:
+        return v
+    m = _RIGHTS.match(v)
+    if not m or m.group("s") not in RIGHTS_STATEMENTS:
+        raise ValueError(
+            f"{one_line(v)!r} is not a rightsstatements.org URI "
+            "(e.g. http://rightsstatements.org/vocab/InC/1.0/)"
+        )
+    return v
+
+
+Text = Annotated[str, AfterValidator(_text)]
+LanguageTag = Annotated[str, AfterValidator(_language), Field(json_schema_extra={"format": "bcp47"})]
+EDTF = Annotated[str, AfterValidator(_edtf), Field(json_schema_extra={"format": "edtf"})]
+Timestamp = Annotated[str, AfterValidator(_timestamp), Field(json_schema_extra={"format": "date-time"})]
+URL = Annotated[str, AfterValidator(_url), Field(json_schema_extra={"format": "uri"})]
+Domain = Annotated[str, AfterValidator(_domain)]
+RightsURI = Annotated[str, AfterValidator(_rights), Field(json_schema_extra={"format": "uri"})]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+Genre = Literal["interview", "article", "news", "listing", "unknown"]
+Status = Literal["original", "translated", "machine-translated", "unknown"]
+
+# MARC relator codes we use, and their terms.
+ROLE_TERMS = {
+    "ive": "interviewee",
+    "ivr": "interviewer",
+    "aut": "author",
+    "trl": "translator",
+    "pht": "photographer",
+}
+_ROLE_CODES = {term: code for code, term in ROLE_TERMS.items()}
+
+
+def _role(v: Any) -> Any:
+    """Accept the relator term ("interviewee") as well as the code ("ive")."""
+    if isinstance(v, str):
+        v = v.strip().lower()
+        return _ROLE_CODES.get(v, v)
+    return v
+
+
+Role = Annotated[Literal["ive", "ivr", "aut", "trl", "pht"], BeforeValidator(_role)]
+
+# --- provenance of values -------------------------------------------------
+
+
+class Origin(BaseModel):
+    """Where a value came from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    by: Literal["curator", "inferred", "default"]
+    source: str | None = Field(None, description="curator: the sidecar or CSV (with row); default: the config file")
+    rule: str | None = Field(None, description="inferred: the extraction rule's id")
+    lines: tuple[Annotated[int, Field(ge=1)], ...] = Field((), description="inferred: 1-based evidence lines")
+    confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Origin":
+        if self.by == "inferred" and not self.rule:
+            raise ValueError("an inferred value must name its rule")
+        if self.by in ("curator", "default") and not self.source:
+            raise ValueError(f"a {self.by} value must name its source file")
+        return self
+
+
+# The origin of a value that nothing asserted and no rule found.
+NOT_STATED = Origin(by="inferred", rule="not-stated")
+
+T = TypeVar("T")
+
+
+class Fact(BaseModel, Generic[T]):
+    """A value and where it came from.  ``"unknown"`` is an explicit value."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value: T
+    origin: Origin
+
+    @property
+    def known(self) -> bool:
+        return self.value != UNKNOWN
+
+
+def unknown(origin: Origin = NOT_STATED) -> Fact:
+    return Fact[Any](value=UNKNOWN, origin=origin)
+
+
+def _unknown_default():
+    return Field(default_factory=lambda: Fact(value=UNKNOWN, origin=NOT_STATED))
+
+
+# --- the record -----------------------------------------------------------
+
+
+class Outlet(BaseModel):
+    """The outlet that first published the text (the original outlet)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: Fact[Text] = _unknown_default()
+    url: Fact[URL] = _unknown_default()
+    domain: Fact[Domain] = _unknown_default()
+    language: Fact[LanguageTag] = _unknown_default()
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    outlet: Outlet = Field(default_factory=Outlet)
+    url: Fact[URL] = _unknown_default()  # the page the text was captured from
+    republisher: Fact[Text] = _unknown_default()  # the site that republished it, when it is a republication
+
+
+class Translation(BaseModel):
+    """Whether the text is a translation, and of what.
+
+    The translator is a person with role ``trl``; the original's outlet is
+    ``source.outlet`` and its date ``dates.original_published`` (one place each).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    status: Fact[Status] = _unknown_default()
+    source_language: Fact[LanguageTag] = _unknown_default()
+    original_title: Fact[Text] = _unknown_default()
+    original_url: Fact[URL] = _unknown_default()
+
+
+class Dates(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    published: Fact[EDTF] = _unknown_default()
+    original_published: Fact[EDTF] = _unknown_default()
+    captured: Fact[Timestamp] = _unknown_default()
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: Text
+    role: Role
+    aliases: tuple[Text, ...] = ()
+    origin: Origin
+
+
+class Note(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    text: Text
+    origin: Origin
+
+
+class Original(BaseModel):
+    """The preserved original file: facts measured, not asserted."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    filename: Annotated[str, Field(min_length=1)]
+    size: Annotated[int, Field(ge=0)]
+    encoding: Literal["utf-8", "utf-8-sig"]  # utf-8-sig: UTF-8 with a byte-order mark
+    newlines: Literal["lf", "crlf", "cr", "mixed", "none"]
+    media_type: str = "text/plain; charset=utf-8"
+
+
+class ListingRef(BaseModel):
+    """For one item split out of a listing page: where it came from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    parent: Sha256
+    item: Annotated[int, Field(ge=1)]
+    lines: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]]
+
+
+class Record(BaseModel):
+    """Everything archiver knows about one preserved text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_: Literal["archiver-record/1"] = Field(SCHEMA_ID, alias="schema")
+    id: Sha256 = Field(description="sha256 of the preserved original's bytes")
+    title: Fact[Text] = _unknown_default()
+    language: Fact[LanguageTag] = _unknown_default()
+    genre: Fact[Genre] = _unknown_default()
+    source: Source = Field(default_factory=Source)
+    translation: Translation = Field(default_factory=Translation)
+    dates: Dates = Field(default_factory=Dates)
+    persons: tuple[Person, ...] = ()
+    rights: Fact[RightsURI] = _unknown_default()
+    notes: tuple[Note, ...] = ()
+    original: Original
+    supersedes: Sha256 | None = Field(None, description="id of an earlier capture of the same source URL")
+    listing: ListingRef | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _rules(self) -> "Record":
+        problems = cross_field_problems(self)
+        if problems:
+            fld, msg = problems[0]
+            raise PydanticCustomError("record_rule", "{field}: {msg}", {"field": fld, "msg": msg})
+        return self
+
+    def to_json(self) -> dict:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def dumps(self) -> str:
+        """Canonical JSON: sorted keys, two-space indent, trailing newline (byte-stable)."""
+        return json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+# --- metadata rules across fields -----------------------------------------
+
+rule("REC-E001", "schemas/record.schema.json", "a field's value is not of its type or format (EDTF, BCP 47, URL, rights URI, relator role)")
+rule("REC-E002", "archiver metadata rules", "the captured date is before the published date")
+rule("REC-E003", "archiver metadata rules", "the original is published after its translation")
+rule("REC-E004", "archiver metadata rules", "a translation's source language equals the text's own language")
+rule("REC-E005", "archiver metadata rules", "an original (not translated) text names a source language different from its own")
+rule("REC-E006", "archiver metadata rules", "an unknown or unexpected field")
+
+
+def cross_field_problems(r: Record) -> list[tuple[str, str]]:
+    """The metadata rules that involve more than one field: (field path, message)."""
+    out: list[tuple[str, str]] = []
+    pub, cap, orig = r.dates.published.value, r.dates.captured.value, r.dates.original_published.value
+    if pub != UNKNOWN and cap != UNKNOWN:
+        lo = dates.bounds(pub).lower
+        if lo and dates.parse_timestamp(cap).date() < lo:
+            out.append(("dates.captured", f"captured {cap} is before published {pub}"))
+    if orig != UNKNOWN and pub != UNKNOWN:
+        olo, phi = dates.bounds(orig).lower, dates.bounds(pub).upper
+        if olo and phi and olo > phi:
+            out.append(("dates.original_published", f"the original ({orig}) is published after its translation ({pub})"))
+    status, src, lang = r.translation.status.value, r.translation.source_language.value, r.language.value
+    if status in ("translated", "machine-translated") and src != UNKNOWN and lang != UNKNOWN:
+        if langcodes.Language.get(src).language == langcodes.Language.get(lang).language:
+            out.append(("translation.source_language", f"a translation's source language ({src}) equals its own language ({lang})"))
+    if status == "original" and src != UNKNOWN and lang != UNKNOWN:
+        if langcodes.Language.get(src).language != langcodes.Language.get(lang).language:
+            out.append(("translation.source_language", f"an original text in {lang} cannot have source language {src}"))
+    return out
+
+
+_RULE_CODES = {
+    "dates.captured": "REC-E002",
+    "dates.original_published": "REC-E003",
+}
+
+
+def findings_from_error(exc: ValidationError, path: str) -> list[Finding]:
+    """Turn a pydantic ValidationError into one-line findings naming file and field."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = [str(p) for p in err["loc"] if not str(p).startswith(("Fact[", "function-after", "literal["))]
+        fld = ".".join(p for p in loc if p not in ("value",)) or None
+        msg = err["msg"]
+        code = "REC-E001"
+        if err["type"] == "record_rule":
+            fld = err["ctx"]["field"]
+            msg = err["ctx"]["msg"]
+            code = _RULE_CODES.get(fld, "REC-E004" if "equals its own" in msg else "REC-E005")
+        elif err["type"] == "extra_forbidden":
+            code = "REC-E006"
+            msg = "unknown field"
+        msg = msg.removeprefix("Value error, ")
+        out.append(Finding.of(code, path, one_line(msg), field=fld))
+    return out
+
+
+# --- field paths: the shared vocabulary -----------------------------------
+
+FIELD_PATHS: tuple[str, ...] = (
+    "title",
+    "language",
+    "genre",
+    "source.outlet.name",
+    "source.outlet.url",
+    "source.outlet.domain",
+    "source.outlet.language",
+    "source.url",
+    "source.republisher",
+    "translation.status",
+    "translation.source_language",
+    "translation.original_title",
+    "translation.original_url",
+    "dates.published",
+    "dates.original_published",
+    "dates.captured",
+    "rights",
+)
+
+
+def get_fact(r: Record, path: str) -> Fact:
+    obj: Any = r
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def flatten(r: Record) -> dict[str, Fact]:
+    """The record's facts by field path."""
+    return {p: get_fact(r, p) for p in FIELD_PATHS}
+
+
+def build(
+    *,
+    id: str,
+    original: Original | dict,
+    facts: dict[str, Fact | dict],
+    persons=(),
+    notes=(),
+    supersedes: str | None = None,
+    listing: ListingRef | dict | None = None,
+) -> Record:
+    """Assemble a Record from facts by field path; missing paths stay unknown.
+
+    Raises pydantic.ValidationError; use ``findings_from_error`` to report it.
+    """
+    unknown_paths = set(facts) - set(FIELD_PATHS)
+    if unknown_paths:
+        raise ValueError(f"unknown field path(s): {', '.join(sorted(unknown_paths))}")
+    nested: dict[str, Any] = {}
+    for path, fact in facts.items():
+        node = nested
+        *parents, leaf = path.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = fact.model_dump() if isinstance(fact, Fact) else fact
+    nested.update(
+        id=id,
+        original=original,
+        persons=[p.model_dump() if isinstance(p, BaseModel) else p for p in persons],
+        notes=[n.model_dump() if isinstance(n, BaseModel) else n for n in notes],
+        supersedes=supersedes,
+        listing=listing,
+    )
+    return Record.model_validate(nested)
+
+
+def json_schema() -> dict:
+    schema = Record.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://archiver.invalid/schemas/record.schema.json"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # regenerate schemas/record.schema.json
+    import pathlib
+    import sys
+
+    target = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "schemas/record.schema.json")
+    target.write_text(json_schema_text(), encoding="utf-8")
+    print(f"wrote {target}")
