@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit
 
 import langcodes
@@ -119,17 +119,36 @@ def _rights(v: str) -> str:
     return v
 
 
-Text = Annotated[str, AfterValidator(_text)]
-LanguageTag = Annotated[str, AfterValidator(_language), Field(json_schema_extra={"format": "bcp47"})]
-EDTF = Annotated[str, AfterValidator(_edtf), Field(json_schema_extra={"format": "edtf"})]
-Timestamp = Annotated[str, AfterValidator(_timestamp), Field(json_schema_extra={"format": "date-time"})]
-URL = Annotated[str, AfterValidator(_url), Field(json_schema_extra={"format": "uri"})]
-Domain = Annotated[str, AfterValidator(_domain)]
-RightsURI = Annotated[str, AfterValidator(_rights), Field(json_schema_extra={"format": "uri"})]
+# Readable names for the generated JSON Schema ("Fact_EDTF_", not a repr of the validator).
+# Keyed by what survives pydantic's re-wrapping: the validator function, or a Literal's values.
+_TYPE_NAMES: dict[Any, str] = {}
+
+
+def _type_key(tp: Any) -> Any:
+    if get_origin(tp) is Literal:
+        return get_args(tp)
+    for meta in getattr(tp, "__metadata__", ()):
+        if callable(getattr(meta, "func", None)):
+            return meta.func
+    return None
+
+
+def _named(name: str, tp: Any) -> Any:
+    _TYPE_NAMES[_type_key(tp)] = name
+    return tp
+
+
+Text = _named("Text", Annotated[str, AfterValidator(_text)])
+LanguageTag = _named("LanguageTag", Annotated[str, AfterValidator(_language), Field(json_schema_extra={"format": "bcp47"})])
+EDTF = _named("EDTF", Annotated[str, AfterValidator(_edtf), Field(json_schema_extra={"format": "edtf"})])
+Timestamp = _named("Timestamp", Annotated[str, AfterValidator(_timestamp), Field(json_schema_extra={"format": "date-time"})])
+URL = _named("URL", Annotated[str, AfterValidator(_url), Field(json_schema_extra={"format": "uri"})])
+Domain = _named("Domain", Annotated[str, AfterValidator(_domain)])
+RightsURI = _named("RightsURI", Annotated[str, AfterValidator(_rights), Field(json_schema_extra={"format": "uri"})])
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
-Genre = Literal["interview", "article", "news", "listing", "unknown"]
-Status = Literal["original", "translated", "machine-translated", "unknown"]
+Genre = _named("Genre", Literal["interview", "article", "news", "listing", "unknown"])
+Status = _named("Status", Literal["original", "translated", "machine-translated", "unknown"])
 
 # MARC relator codes we use, and their terms.
 ROLE_TERMS = {
@@ -188,6 +207,10 @@ class Fact(BaseModel, Generic[T]):
 
     value: T
     origin: Origin
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        return "Fact" + "".join(_TYPE_NAMES.get(_type_key(p), getattr(p, "__name__", "Any")) for p in params)
 
     @property
     def known(self) -> bool:
@@ -445,6 +468,14 @@ def build(
 
 def json_schema() -> dict:
     schema = Record.model_json_schema(by_alias=True)
+    # pydantic keys generic models' $defs by their Python repr; use their titles instead.
+    names = {key: d.get("title", key) for key, d in schema["$defs"].items()}
+    if len(set(names.values())) == len(names):
+        text = json.dumps(schema)
+        for key, name in names.items():
+            text = text.replace(f'"#/$defs/{key}"', f'"#/$defs/{name}"')
+        schema = json.loads(text)
+        schema["$defs"] = {names[k]: v for k, v in schema["$defs"].items()}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://archiver.invalid/schemas/record.schema.json"
     return schema
@@ -458,6 +489,8 @@ if __name__ == "__main__":  # regenerate schemas/record.schema.json
     import pathlib
     import sys
 
+    from archiver.record import json_schema_text as _text_of_schema  # not __main__'s copy
+
     target = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "schemas/record.schema.json")
-    target.write_text(json_schema_text(), encoding="utf-8")
+    target.write_text(_text_of_schema(), encoding="utf-8")
     print(f"wrote {target}")

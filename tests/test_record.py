@@ -1,0 +1,123 @@
+"""The record model and the metadata rules (archiver/record.py)."""
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from archiver import record as R
+
+ORIGINAL = dict(filename="a.txt", size=10, encoding="utf-8", newlines="lf")
+CUR = {"by": "curator", "source": "a.meta.json"}
+
+
+def fact(value, origin=CUR):
+    return {"value": value, "origin": origin}
+
+
+def build(**facts):
+    return R.build(id="a" * 64, original=ORIGINAL, facts={k.replace("__", "."): v for k, v in facts.items()})
+
+
+def errors(**facts):
+    with pytest.raises(ValidationError) as e:
+        build(**facts)
+    return R.findings_from_error(e.value, "a.meta.json")
+
+
+def test_nothing_known_is_explicitly_unknown():
+    r = build()
+    flat = R.flatten(r)
+    assert set(flat) == set(R.FIELD_PATHS)
+    assert all(f.value == R.UNKNOWN and not f.known and f.origin == R.NOT_STATED for f in flat.values())
+
+
+def test_record_json_round_trip_is_exact():
+    r = build(title=fact("Hello “world”"), dates__published=fact("XXXX-07-09"), language=fact("en"))
+    again = R.Record.model_validate_json(r.dumps())
+    assert again == r
+    assert again.dumps() == r.dumps()
+    assert json.loads(r.dumps())["schema"] == R.SCHEMA_ID
+
+
+@pytest.mark.parametrize(
+    "field, value, code, words",
+    [
+        ("dates.published", "July 9", "REC-E001", "not an EDTF date"),
+        ("language", "english", "REC-E001", "BCP 47"),
+        ("translation.source_language", "xx-invalid-tag-!", "REC-E001", "BCP 47"),
+        ("title", "", "REC-E001", "must not be empty"),
+        ("title", "   ", "REC-E001", "must not be empty"),
+        ("source.url", "ftp://example.org/x", "REC-E001", "http(s) URL"),
+        ("source.url", "not a url", "REC-E001", "http(s) URL"),
+        ("rights", "https://creativecommons.org/licenses/by/4.0/", "REC-E001", "rightsstatements.org"),
+        ("genre", "blog", "REC-E001", "interview"),
+        ("dates.captured", "2024-05-01", "REC-E001", "time zone"),
+    ],
+)
+def test_field_rules_name_file_and_field(field, value, code, words):
+    [f] = errors(**{field.replace(".", "__"): fact(value)})
+    assert f.code == code and f.field == field and words in f.message
+    assert f.line().startswith(f"{code} error a.meta.json: {field}: ")
+    assert "\n" not in f.line()
+
+
+def test_captured_not_before_published():
+    [f] = errors(dates__published=fact("2025-07-09"), dates__captured=fact("2025-07-08T23:00:00Z"))
+    assert (f.code, f.field) == ("REC-E002", "dates.captured")
+    # uncertain year-less dates never trip the rule on their own
+    build(dates__published=fact("XXXX-07-09"), dates__captured=fact("2020-01-01T00:00:00Z"))
+
+
+def test_original_not_after_translation():
+    [f] = errors(dates__published=fact("2024-01"), dates__original_published=fact("2024-02-01"))
+    assert (f.code, f.field) == ("REC-E003", "dates.original_published")
+    build(dates__published=fact("2024-01"), dates__original_published=fact("2024-01-15"))
+
+
+def test_translation_language_rules():
+    [f] = errors(translation__status=fact("translated"), translation__source_language=fact("en"), language=fact("en-GB"))
+    assert f.code == "REC-E004"
+    [f] = errors(translation__status=fact("original"), translation__source_language=fact("pl"), language=fact("en"))
+    assert f.code == "REC-E005"
+    r = build(translation__status=fact("translated"), translation__source_language=fact("unknown"))
+    assert not r.translation.source_language.known
+
+
+def test_origins_must_say_where_from():
+    with pytest.raises(ValidationError):
+        build(title=fact("x", {"by": "curator"}))
+    with pytest.raises(ValidationError):
+        build(title=fact("x", {"by": "inferred"}))
+    with pytest.raises(ValidationError):
+        build(title=fact("x", {"by": "inferred", "rule": "r", "confidence": 1.5}))
+
+
+def test_roles_accept_terms_and_codes():
+    r = R.build(id="b" * 64, original=ORIGINAL, facts={}, persons=[
+        {"name": "A", "role": "interviewee", "origin": CUR}, {"name": "B", "role": "trl", "origin": CUR}])
+    assert [p.role for p in r.persons] == ["ive", "trl"]
+    with pytest.raises(ValidationError):
+        R.build(id="b" * 64, original=ORIGINAL, facts={}, persons=[{"name": "A", "role": "editor", "origin": CUR}])
+
+
+def test_unknown_field_path_is_refused():
+    with pytest.raises(ValueError, match="unknown field path"):
+        R.build(id="a" * 64, original=ORIGINAL, facts={"titel": fact("x")})
+
+
+def test_generated_json_schema_is_current(root):
+    on_disk = (root / "schemas" / "record.schema.json").read_text(encoding="utf-8")
+    assert on_disk == R.json_schema_text(), "schemas/record.schema.json is stale: run python -m archiver.record"
+
+
+def test_records_validate_against_the_published_json_schema(root):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((root / "schemas" / "record.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    r = build(title=fact("T"), dates__published=fact("2024-05"), translation__status=fact("translated"))
+    jsonschema.validate(r.to_json(), schema)
+    bad = r.to_json()
+    bad["title"] = {"value": "T"}  # an origin is required
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
