@@ -138,3 +138,110 @@ def parse_timestamp(value: str) -> _dt.datetime:
 def is_uncertain(value: str) -> bool:
     """True when the value carries EDTF uncertainty or approximation."""
     return any(q in value for q in "?~%")
+
+
+# --- dates found in text (extraction) ----------------------------------------
+#
+# ``find_dates`` locates calendar dates written in a line of text, in the forms
+# scraped pages use: ISO (2023-11-05, 2023-11-05T14:20), day-first numeric
+# (09.07.2025), and month names in English, German, French, Spanish, Italian,
+# Portuguese, Dutch, Polish, Czech, Russian, Ukrainian and Belarusian
+# ("July 9, 2025", "9 July 2025", "Jul 9", "12 апреля 2024", "9 lipca 2025").
+# Which found date is a publication date is decided by the extraction rules,
+# not here.
+
+_MONTH_NAMES: dict[str, int] = {}
+
+
+def _months(month_lists: str) -> None:
+    for lang_line in month_lists.strip().splitlines():
+        for i, group in enumerate(lang_line.split(";"), 1):
+            for name in group.split(","):
+                if name.strip():
+                    _MONTH_NAMES[name.strip().lower()] = i
+
+
+_months("""
+january,jan;february,feb;march,mar;april,apr;may;june,jun;july,jul;august,aug;september,sep,sept;october,oct;november,nov;december,dec
+januar,jänner;februar;märz,maerz,mär;april;mai;juni;juli;august;september;oktober,okt;november;dezember,dez
+janvier,janv;février,fevrier,févr;mars;avril,avr;mai;juin;juillet,juil;août,aout;septembre;octobre;novembre;décembre,decembre,déc
+enero,ene;febrero;marzo;abril,abr;mayo;junio;julio;agosto,ago;septiembre,setiembre;octubre;noviembre;diciembre,dic
+gennaio,gen;febbraio;marzo;aprile;maggio,mag;giugno,giu;luglio,lug;agosto;settembre,set;ottobre,ott;novembre;dicembre
+janeiro;fevereiro;março;abril;maio;junho;julho;agosto;setembro;outubro;novembro;dezembro
+januari;februari;maart;april;mei;juni;juli;augustus;september;oktober;november;december
+stycznia,styczeń,sty;lutego,luty,lut;marca,marzec;kwietnia,kwiecień,kwi;maja,maj;czerwca,czerwiec,cze;lipca,lipiec,lip;sierpnia,sierpień,sie;września,wrzesień,wrz;października,październik,paź;listopada,listopad,lis;grudnia,grudzień,gru
+ledna,leden;února,únor;března,březen;dubna,duben;května,květen;června,červen;července,červenec;srpna,srpen;září;října,říjen;listopadu;prosince,prosinec
+января,январь,янв;февраля,февраль,фев;марта,март,мар;апреля,апрель,апр;мая,май;июня,июнь,июн;июля,июль,июл;августа,август,авг;сентября,сентябрь,сен,сент;октября,октябрь,окт;ноября,ноябрь,ноя;декабря,декабрь,дек
+січня,січень;лютого,лютий;березня,березень;квітня,квітень;травня,травень;червня,червень;липня,липень;серпня,серпень;вересня,вересень;жовтня,жовтень;листопада,листопад;грудня,грудень
+студзеня,студзень;лютага,люты;сакавіка,сакавік;красавіка,красавік;мая,май;чэрвеня,чэрвень;ліпеня,ліпень;жніўня,жнівень;верасня,верасень;кастрычніка,кастрычнік;лістапада,лістапад;снежня,снежань
+""")
+
+_MON = "|".join(sorted((re.escape(m) for m in _MONTH_NAMES), key=len, reverse=True))
+_YEAR = r"(?P<y>(?:19|20)\d{2})"
+_FOUND = [
+    # 2023-11-05, 2023-11-05T14:20, 2023-11-05 14:20:00
+    ("iso", re.compile(r"(?<![\d.])(?P<y>(?:19|20)\d{2})-(?P<m>0[1-9]|1[0-2])-(?P<d>0[1-9]|[12]\d|3[01])(?:[T ](?P<h>[01]\d|2[0-3]):(?P<mi>[0-5]\d)(?::[0-5]\d)?)?(?![\d])")),
+    # 09.07.2025 (day first, as in Europe); 09/07/2025 only when unambiguous
+    ("dmy-dots", re.compile(r"(?<![\d.])(?P<d>0?[1-9]|[12]\d|3[01])\.(?P<m>0?[1-9]|1[0-2])\.(?P<y>(?:19|20)\d{2})(?![\d])")),
+    ("slashes", re.compile(r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>(?:19|20)\d{2})(?![\d/])")),
+    # July 9, 2025 / Jul 9 / July 9th 2025
+    ("mdy-name", re.compile(rf"(?<![\w])(?P<mn>{_MON})\.?\s+(?P<d>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?![\d\w])(?:,?\s+{_YEAR}(?!\d))?", re.I)),
+    # 9 July 2025 / 9. Juli 2025 / 9 de julio de 2025 / 12 апреля 2024 г.
+    ("dmy-name", re.compile(rf"(?<![\w\d])(?P<d>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th|\.|-?го|-?е)?\s+(?:de\s+)?(?P<mn>{_MON})\.?(?![\w])(?:,?\s+(?:de\s+|del\s+)?{_YEAR}(?!\d))?", re.I)),
+    # July 2025 / lipiec 2025
+    ("my-name", re.compile(rf"(?<![\w\d])(?P<mn>{_MON})\.?\s+{_YEAR}(?!\d)", re.I)),
+]
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    start: int
+    end: int
+    year: int | None
+    month: int
+    day: int | None
+    form: str  # which pattern matched ("iso", "dmy-dots", ...)
+
+    def edtf(self, year_guess: int | None = None) -> str:
+        """The EDTF value: yearless -> XXXX-MM-DD, or YYYY-MM-DD? with a guessed year."""
+        if self.year is None:
+            y, q = (f"{year_guess:04d}", "?") if year_guess else ("XXXX", "")
+        else:
+            y, q = f"{self.year:04d}", ""
+        s = f"{y}-{self.month:02d}" + (f"-{self.day:02d}" if self.day else "")
+        return s + q
+
+
+def find_dates(line: str) -> list[FoundDate]:
+    """Calendar dates written in one line, left to right, never overlapping; only real days."""
+    found: list[FoundDate] = []
+    taken: list[tuple[int, int]] = []
+    for form, rx in _FOUND:
+        for m in rx.finditer(line[:5000]):
+            if any(m.start() < b and a < m.end() for a, b in taken):
+                continue
+            g = m.groupdict()
+            y = int(g["y"]) if g.get("y") else None
+            if form == "slashes":
+                a, b = int(g["a"]), int(g["b"])
+                if a > 12 and 1 <= b <= 12:
+                    d, mo = a, b
+                elif b > 12 and 1 <= a <= 12:
+                    d, mo = b, a
+                else:
+                    continue  # 07/09/2025: July 9 or 7 September? not ours to guess
+            elif form in ("mdy-name", "dmy-name", "my-name"):
+                mo = _MONTH_NAMES.get(g["mn"].lower())
+                d = int(g["d"]) if g.get("d") else None
+                if mo is None:
+                    continue
+            else:
+                mo, d = int(g["m"]), int(g["d"])
+            if d is not None:
+                yy = y if y is not None else 2000  # 2000 is a leap year: 29 February stays possible
+                if d > calendar.monthrange(yy, mo)[1]:
+                    taken.append((m.start(), m.end()))  # "30 February 2024" is not February 2024 either
+                    continue
+            found.append(FoundDate(m.start(), m.end(), y, mo, d, form))
+            taken.append((m.start(), m.end()))
+    return sorted(found, key=lambda f: f.start)

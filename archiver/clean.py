@@ -1,0 +1,77 @@
+"""The cleaned derivative, and the normalised view of lines the rules read.
+
+The preserved original is never touched.  The derivative (and the rules) see
+the text with BOM removed, CRLF/CR as LF, non-breaking and zero-width
+characters normalised, mojibake repaired (ftfy) and NFC composition; the
+derivative also drops the lines judged boilerplate.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+# Invisible characters a scraper leaves behind: zero-width space/joiners, word joiner, BOM, soft hyphen.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Non-breaking and other fixed-width spaces become a plain space; the non-breaking hyphen a hyphen.
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\u2002\u2003\u2004\u2005\u2006\u2008\u205f\u3000"), " ")
+_SPACES[0x2011] = "-"
+MAX_LINE = 20_000  # rules read at most this much of one line: bounded regex work
+
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False,  # "&amp;" in a text may be content; not ours to change
+    fix_line_breaks=False,
+    uncurl_quotes=False,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    normalization="NFC",
+    explain=False,
+)
+
+
+def split_lines(text: str) -> list[str]:
+    """The text's lines, numbered from 1 like an editor (a final newline ends, not starts, a line)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = _NEWLINE.split(text)
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def normalize(s: str) -> str:
+    """One line or paragraph as the rules and the derivative see it."""
+    if any(ord(c) >= 0x80 for c in s):
+        s = ftfy.fix_text(s, _FTFY)  # first: mojibake of a non-breaking space is "Â\xa0"
+    s = s.translate(_INVISIBLE).translate(_SPACES)
+    return unicodedata.normalize("NFC", s)
+
+
+def norm_line(s: str) -> str:
+    """A line for rule matching: normalised, capped, trailing white space removed."""
+    return normalize(s[:MAX_LINE]).rstrip()
+
+
+def derivative(lines: list[str], boilerplate: set[int], normalized: list[str] | None = None) -> str | None:
+    """The cleaned text: boilerplate lines dropped, blank runs collapsed, LF, NFC; None when empty.
+
+    ``normalized``: the same lines already through ``norm_line`` (reused where not capped).
+    """
+    out: list[str] = []
+    for n, line in enumerate(lines, 1):
+        if n in boilerplate:
+            continue
+        s = normalized[n - 1] if normalized is not None and len(line) <= MAX_LINE else normalize(line).rstrip()
+        if not s.strip():
+            if out and out[-1] != "":
+                out.append("")
+            continue
+        out.append(s)
+    while out and out[-1] == "":
+        out.pop()
+    if not out:
+        return None
+    return "\n".join(out) + "\n"

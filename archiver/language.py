@@ -1,0 +1,115 @@
+"""Text language: writing system first, then stopword profiles.
+
+Deliberately light (no model, no dependency): a script decides the family
+(Cyrillic, Greek, Latin, ...), distinctive letters and frequent function words
+decide the language.  Too little text, or no clear winner, gives no answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.U)
+
+_STOP = {
+    "en": "the of and to in is that it for was on are with as be by this have from not but at they we his an which you has had were their been also its who will would there what about can more if he she said".split(),
+    "de": "der die und das ist nicht mit den von zu sich des auf für ein eine dem im auch es wir als wird sie er bei nach aus hat wie noch aber oder über sind war".split(),
+    "fr": "le la les et des est un une du que pour dans en qui pas sur au il elle ne ce sont avec par plus nous mais a été ont aux cette".split(),
+    "es": "el la de que y en los del las un por con una para es se no al lo como más pero sus le ha este está son fue también".split(),
+    "it": "il di che la e è per un non una del della le sono con si da gli al ha dei nel più anche come ma questo".split(),
+    "pt": "o a de que e do da em um para é com não uma os no se na por mais as dos como mas foi ao ele das tem".split(),
+    "nl": "de het een en van is dat op te in niet zijn voor met die er aan ook als maar om dan wordt door naar".split(),
+    "pl": "i w nie na się z do że to jest jak o co ale po przez dla jego od tak już są który która było tym może jednak także".split(),
+    "cs": "a se na je že v to s z do jako by ale o jsou pro jeho který tak po už také být jak nebo".split(),
+    "ru": "и в не на что с по это как он из его но к у за то же так от она мы был было только для о бы уже если их или когда".split(),
+    "uk": "і в не на що з та це як він до його але у за й від так вона ми був було тільки для про вже якщо їх або коли".split(),
+    "be": "і ў не на што з у гэта як ён да яго але за ад так яна мы быў было толькі для пра ўжо калі іх або".split(),
+}
+_SCRIPT_LANGS = {"Cyrillic": ("ru", "uk", "be"), "Latin": ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "cs")}
+MIN_WORDS = 20
+
+
+def _script(ch: str) -> str | None:
+    o = ord(ch)
+    if 0x0400 <= o <= 0x052F:
+        return "Cyrillic"
+    if ch.isascii() and ch.isalpha() or 0x00C0 <= o <= 0x024F:
+        return "Latin"
+    if 0x0370 <= o <= 0x03FF:
+        return "Greek"
+    if 0x0590 <= o <= 0x05FF:
+        return "Hebrew"
+    if 0x0600 <= o <= 0x06FF:
+        return "Arabic"
+    if 0x10A0 <= o <= 0x10FF:
+        return "Georgian"
+    if 0x0530 <= o <= 0x058F:
+        return "Armenian"
+    return None
+
+
+_SINGLE = {"Greek": "el", "Hebrew": "he", "Georgian": "ka", "Armenian": "hy"}
+
+
+def detect(text: str) -> tuple[str, float] | None:
+    """(BCP 47 tag, confidence) or None when the text is too short or unclear."""
+    scripts = Counter(s for s in map(_script, text[:200_000]) if s)
+    if not scripts:
+        return None
+    script, count = scripts.most_common(1)[0]
+    if count < 0.7 * sum(scripts.values()):
+        return None
+    if script in _SINGLE:
+        return (_SINGLE[script], 0.8) if count >= 100 else None
+    langs = _SCRIPT_LANGS.get(script)
+    if not langs:
+        return None
+    words = [w.lower() for w in _WORD.findall(text[:200_000]) if _script(w[0]) == script]
+    if len(words) < MIN_WORDS:
+        return None
+    freq = Counter(words)
+    scores = {lang: sum(freq[w] for w in set(_STOP[lang])) / len(words) for lang in langs}
+    if script == "Cyrillic":
+        letters = Counter(c for c in text.lower() if _script(c) == "Cyrillic")
+        total = sum(letters.values()) or 1
+        # Letters tell the three apart better than function words: Belarusian has ў and і but no и;
+        # Ukrainian has і ї є ґ but no ы э; Russian has ы э ъ but no і ў.
+        share = {c: letters[c] / total for c in "ўіиыэъїєґ"}
+        if share["ў"] + share["і"] > 0.01 and share["и"] < 0.005:
+            scores["be"] += 0.3
+        elif share["ї"] + share["є"] + share["ґ"] > 0.002 or share["і"] > 0.01 and share["ы"] + share["э"] < 0.002:
+            scores["uk"] += 0.3
+        elif share["ы"] + share["э"] + share["ъ"] > 0.005 and share["і"] + share["ў"] < 0.002:
+            scores["ru"] += 0.3
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    (best, s1), (_, s2) = ranked[0], ranked[1]
+    if s1 < 0.08 or s1 < 1.5 * s2:
+        return None
+    conf = min(0.95, 0.6 + (s1 - s2) * 2)
+    return best, round(conf, 2)
+
+
+LANGUAGE_NAMES = {
+    # English adjective / name -> tag
+    "english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it", "portuguese": "pt",
+    "dutch": "nl", "polish": "pl", "czech": "cs", "slovak": "sk", "russian": "ru", "ukrainian": "uk",
+    "belarusian": "be", "belarussian": "be", "byelorussian": "be", "lithuanian": "lt", "latvian": "lv", "estonian": "et",
+    "swedish": "sv", "norwegian": "no", "danish": "da", "finnish": "fi", "hungarian": "hu", "romanian": "ro",
+    "bulgarian": "bg", "serbian": "sr", "croatian": "hr", "georgian": "ka", "armenian": "hy", "greek": "el",
+    "turkish": "tr", "hebrew": "he", "arabic": "ar", "chinese": "zh", "japanese": "ja", "korean": "ko",
+    "kazakh": "kk", "azerbaijani": "az", "persian": "fa",
+    # Russian genitive ("перевод с английского"), Polish/German/French/Spanish source-language forms
+    "английского": "en", "немецкого": "de", "французского": "fr", "испанского": "es", "итальянского": "it",
+    "польского": "pl", "русского": "ru", "украинского": "uk", "белорусского": "be", "литовского": "lt",
+    "angielskiego": "en", "niemieckiego": "de", "francuskiego": "fr", "hiszpańskiego": "es", "rosyjskiego": "ru",
+    "ukraińskiego": "uk", "białoruskiego": "be", "polskiego": "pl", "włoskiego": "it",
+    "englischen": "en", "russischen": "ru", "polnischen": "pl", "französischen": "fr", "spanischen": "es",
+    "ukrainischen": "uk", "belarussischen": "be", "weißrussischen": "be", "italienischen": "it", "deutschen": "de",
+    "anglais": "en", "russe": "ru", "polonais": "pl", "allemand": "de", "espagnol": "es", "ukrainien": "uk", "biélorusse": "be", "italien": "it",
+    "inglés": "en", "ruso": "ru", "polaco": "pl", "alemán": "de", "francés": "fr", "ucraniano": "uk", "bielorruso": "be", "italiano": "it",
+}
+
+
+def tag_for(name: str) -> str | None:
+    return LANGUAGE_NAMES.get(name.strip().lower())
