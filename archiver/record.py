@@ -85,6 +85,10 @@ def _url(v: str) -> str:
     parts = urlsplit(v)
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in v):
         raise ValueError(f"{one_line(v)!r} is not an absolute http(s) URL")
+    # What xs:anyURI (METS/MODS) refuses: a stray '%', brackets outside the host, a second '#'.
+    after_host = v.split("//", 1)[1][len(parts.netloc):]
+    if re.search(r"%(?![0-9A-Fa-f]{2})|[\x00-\x1f]", v) or "[" in after_host or "]" in after_host or v.count("#") > 1:
+        raise ValueError(f"{one_line(v)!r} is not a well-formed URL (RFC 3986: control character, stray '%', '[' or ']', or a second '#')")
     return v
 
 

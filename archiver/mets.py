@@ -1,0 +1,708 @@
+"""The METS manifest: a Record (+ the bag's files) as METS 1.12 / MODS 3.8 / PREMIS 3, and back.
+
+Description lives in MODS, provenance (objects, events, agents, rights) in
+PREMIS.  What neither can say (each value's Origin, explicit unknowns) lives in
+one MODS ``<extension>`` in our namespace (``PROV_NS``, schema in
+``schemas/archiver-provenance.xsd``), keyed by field path.  Values are never
+duplicated there, so ``read_record(serialize(build(r, ...))) == r`` holds with
+MODS/PREMIS as the single carrier of each value.  docs/mets-mapping.md has the
+table of field path -> XPath.
+
+Pure: no I/O except reading our Schematron once (lazily) for ``check_rules``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+from urllib.parse import quote, unquote
+
+from lxml import etree
+from pydantic import ValidationError
+
+from . import __version__, dates, layout, xmlsafe
+from .findings import Finding, one_line, rule
+from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Origin, Record
+
+METS_NS = "http://www.loc.gov/METS/"
+MODS_NS = "http://www.loc.gov/mods/v3"
+PREMIS_NS = "http://www.loc.gov/premis/v3"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+PROV_NS = "https://archiver.invalid/ns/provenance/1"
+
+NSMAP = {"mets": METS_NS, "mods": MODS_NS, "premis": PREMIS_NS, "xlink": XLINK_NS, "xsi": XSI_NS}
+NS = {**NSMAP, "prov": PROV_NS}
+SCHEMA_LOCATION = (
+    f"{METS_NS} http://www.loc.gov/standards/mets/version1121/mets.xsd "
+    f"{MODS_NS} http://www.loc.gov/standards/mods/v3/mods-3-8.xsd "
+    f"{PREMIS_NS} http://www.loc.gov/premis/v3/premis.xsd"
+)
+
+# Deterministic identifiers (PREMIS UUIDs) so that output is reproducible.
+_UUID_NS = uuid.UUID("6f1d7c1e-3a0b-5c2e-9d57-5b0e3b0f6a11")
+
+# BagIt algorithm -> its label in LoC cryptographicHashFunctions and METS CHECKSUMTYPE (the same)
+DIGESTS = {
+    "md5": "MD5",
+    "sha1": "SHA-1",
+    "sha224": "SHA-224",
+    "sha256": "SHA-256",
+    "sha384": "SHA-384",
+    "sha512": "SHA-512",
+}
+_DIGEST_ALGS = {v: k for k, v in DIGESTS.items()}
+_HEX = re.compile(r"[0-9a-f]+")
+_HEX_LENGTH = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
+
+# LoC preservation vocabularies (id.loc.gov/vocabulary/preservation/...).
+_LOC = "http://id.loc.gov/vocabulary/preservation/"
+EVENT_TYPES = {  # term -> code
+    "capture": "cap",
+    "metadata extraction": "mee",
+    "message digest calculation": "mes",
+    "information package creation": "ipc",
+}
+REQUIRED_EVENTS = tuple(EVENT_TYPES)
+
+# PRONOM identities of the formats we package (media type without parameters).
+FORMATS = {
+    "text/plain": ("Plain text", "x-fmt/111"),
+    "application/json": ("JSON Data Interchange Format", "fmt/817"),
+}
+
+RIGHTS_LABELS = {
+    "InC": "In Copyright",
+    "InC-OW-EU": "In Copyright - EU Orphan Work",
+    "InC-EDU": "In Copyright - Educational Use Permitted",
+    "InC-NC": "In Copyright - Non-Commercial Use Permitted",
+    "InC-RUU": "In Copyright - Rights-holder(s) Unlocatable or Unidentifiable",
+    "NoC-CR": "No Copyright - Contractual Restrictions",
+    "NoC-NC": "No Copyright - Non-Commercial Use Only",
+    "NoC-OKLR": "No Copyright - Other Known Legal Restrictions",
+    "NoC-US": "No Copyright - United States",
+    "CNE": "Copyright Not Evaluated",
+    "UND": "Copyright Undetermined",
+    "NKC": "No Known Copyright",
+}
+
+USES = ("original", "derivative", "metadata")
+
+# MODS has no place for these; they are notes with a type of ours.
+_NOTE_STATUS = "translation status"
+
+rule("METS-E000", "schemas/mets-rules.sch", "mets.xml is not well-formed or uses refused XML features")
+
+
+class MetsError(ValueError):
+    """A METS document we cannot read back into a Record; the message is one line."""
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    path: str  # bag-relative, e.g. "data/objects/foo.txt"
+    use: str  # "original" | "derivative" | "metadata"
+    size: int
+    digests: dict[str, str]  # {"sha256": hex, "sha512": hex, ...}
+    media_type: str = "text/plain; charset=utf-8"
+
+
+# --- small builders ---------------------------------------------------------
+
+
+def _q(prefix: str, local: str) -> str:
+    return f"{{{NS[prefix]}}}{local}"
+
+
+def _el(parent, prefix: str, local: str, text: str | None = None, **attrs) -> etree._Element:
+    e = etree.SubElement(parent, _q(prefix, local))
+    for k, v in attrs.items():
+        if v is None:
+            continue
+        if ":" in k:
+            p, n = k.split(":")
+            e.set(_q(p, n), v)
+        else:
+            e.set(k, v)
+    if text is not None:
+        e.text = text
+    return e
+
+
+def _a(**attrs) -> dict:
+    """Attributes with xlink:/xsi: prefixes spelled as xlink__href."""
+    return {k.replace("__", ":"): v for k, v in attrs.items()}
+
+
+def _uuid(record_id: str, *parts: str) -> str:
+    return str(uuid.uuid5(_UUID_NS, "/".join((record_id, *parts))))
+
+
+def _split_software(software: str) -> tuple[str, str | None]:
+    name, _, version = software.rpartition(" ")
+    return (name, version) if name and version else (software, None)
+
+
+def _media_base(media_type: str) -> str:
+    return media_type.split(";")[0].strip().lower()
+
+
+def _file_id(use: str, n: int) -> str:
+    return f"file-{use}-{n}"
+
+
+# --- build ------------------------------------------------------------------
+
+
+def build(
+    record: Record,
+    files: Sequence[FileFacts],
+    *,
+    created: str,
+    organization: str | None = None,
+    software: str = f"archiver {__version__}",
+) -> etree._ElementTree:
+    """The METS tree for one bag.  Raises ValueError (one line) on inconsistent input."""
+    originals = [f for f in files if f.use == "original"]
+    if len(originals) != 1:
+        raise ValueError(f"mets: expected exactly one original file, got {len(originals)}")
+    seen: set[str] = set()
+    for f in files:
+        where = f"mets: {one_line(f.path)}"
+        if f.use not in USES:
+            raise ValueError(f"{where}: unknown file use {one_line(str(f.use))!r}")
+        parts = f.path.split("/")
+        if parts[0] != "data" or len(parts) < 2 or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"{where}: file paths must be bag-relative under data/, without empty, . or .. segments")
+        if f.path in seen:
+            raise ValueError(f"{where}: listed twice")
+        seen.add(f.path)
+        if "sha256" not in f.digests:
+            raise ValueError(f"{where}: a sha256 digest is required")
+        for alg, digest in f.digests.items():
+            if alg not in DIGESTS:
+                raise ValueError(f"{where}: unsupported digest algorithm {one_line(str(alg))!r}")
+            if not _HEX.fullmatch(digest) or len(digest) != _HEX_LENGTH[alg]:
+                raise ValueError(f"{where}: {alg} is not {_HEX_LENGTH[alg]} lower-case hex digits")
+        if f.size < 0:
+            raise ValueError(f"{where}: negative size")
+    try:
+        dates.parse_timestamp(created)
+    except dates.EDTFError as e:
+        raise ValueError(f"mets: created: {e}") from None
+    orig = originals[0]
+    if orig.digests["sha256"] != record.id:
+        raise ValueError(f"mets: {orig.path}: sha256 differs from the record id")
+    if orig.size != record.original.size:
+        raise ValueError(f"mets: {orig.path}: size {orig.size} differs from the record's original.size {record.original.size}")
+    try:
+        return _build(record, files, created, organization, software)
+    except ValueError as e:  # lxml refuses strings XML cannot carry
+        raise ValueError(f"mets: {one_line(str(e))}") from None
+
+
+def _build(record, files, created, organization, software) -> etree._ElementTree:
+    rid = record.id
+    root = etree.Element(_q("mets", "mets"), nsmap=NSMAP)
+    root.set(_q("xsi", "schemaLocation"), SCHEMA_LOCATION)
+    root.set("OBJID", rid)
+    if record.title.known:
+        root.set("LABEL", record.title.value)
+    root.set("TYPE", "text")
+    root.set("PROFILE", layout.METS_PROFILE)
+
+    hdr = _el(root, "mets", "metsHdr", CREATEDATE=created, RECORDSTATUS="complete")
+    agent = _el(hdr, "mets", "agent", ROLE="CREATOR", TYPE="OTHER", OTHERTYPE="SOFTWARE")
+    _el(agent, "mets", "name", software)
+    if organization:
+        org = _el(hdr, "mets", "agent", ROLE="CUSTODIAN", TYPE="ORGANIZATION")
+        _el(org, "mets", "name", organization)
+
+    dmd = _el(root, "mets", "dmdSec", ID="dmd-mods")
+    wrap = _el(dmd, "mets", "mdWrap", MDTYPE="MODS", MDTYPEVERSION="3.8")
+    _mods(_el(wrap, "mets", "xmlData"), record)
+
+    # Sorted for stable IDs whatever order the caller passes files in.
+    ordered = sorted(files, key=lambda f: (USES.index(f.use), f.path))
+    ids: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for f in ordered:
+        counts[f.use] = counts.get(f.use, 0) + 1
+        ids[f.path] = _file_id(f.use, counts[f.use])
+
+    amd = _el(root, "mets", "amdSec", ID="amd-1")
+    from . import premis  # imported here: premis builds on this module's helpers
+
+    premis.add(amd, record, ordered, ids, created=created, organization=organization, software=software)
+
+    file_sec = _el(root, "mets", "fileSec")
+    for use in USES:
+        group = [f for f in ordered if f.use == use]
+        if not group:
+            continue
+        grp = _el(file_sec, "mets", "fileGrp", USE=use)
+        for f in group:
+            media = record.original.media_type if use == "original" else f.media_type
+            fe = _el(
+                grp, "mets", "file",
+                ID=ids[f.path], MIMETYPE=media, SIZE=str(f.size),
+                CHECKSUM=f.digests["sha256"], CHECKSUMTYPE="SHA-256",
+                ADMID=premis.admids(ids[f.path]),
+            )
+            _el(fe, "mets", "FLocat", **_a(LOCTYPE="URL", xlink__href=quote(f.path, safe="/")))
+
+    smap = _el(root, "mets", "structMap", TYPE="physical")
+    top = _el(smap, "mets", "div", TYPE="text", LABEL=record.title.value if record.title.known else None,
+              DMDID="dmd-mods", ADMID=premis.package_admids(record, organization))
+    for f in ordered:
+        d = _el(top, "mets", "div", TYPE=f.use, LABEL=f.path.rsplit("/", 1)[-1])
+        _el(d, "mets", "fptr", FILEID=ids[f.path])
+    return etree.ElementTree(root)
+
+
+def _mods(parent, r: Record) -> None:
+    mods = _el(parent, "mods", "mods", version="3.8")
+    if r.title.known:
+        ti = _el(mods, "mods", "titleInfo")
+        _el(ti, "mods", "title", r.title.value)
+    for i, p in enumerate(r.persons, 1):
+        n = _el(mods, "mods", "name", type="personal", ID=f"name-{i}")
+        _el(n, "mods", "namePart", p.name)
+        role = _el(n, "mods", "role")
+        _el(role, "mods", "roleTerm", p.role, type="code", authority="marcrelator",
+            authorityURI="http://id.loc.gov/vocabulary/relators",
+            valueURI=f"http://id.loc.gov/vocabulary/relators/{p.role}")
+        _el(role, "mods", "roleTerm", ROLE_TERMS[p.role], type="text", authority="marcrelator")
+        for alias in p.aliases:
+            alt = _el(n, "mods", "alternativeName")
+            _el(alt, "mods", "namePart", alias)
+    _el(mods, "mods", "typeOfResource", "text")
+    if r.genre.known:
+        _el(mods, "mods", "genre", r.genre.value, authority="local")
+    pub, cap, repub = r.dates.published, r.dates.captured, r.source.republisher
+    if pub.known or cap.known or repub.known:
+        oi = _el(mods, "mods", "originInfo", eventType="publication")
+        if repub.known:
+            _el(oi, "mods", "publisher", repub.value)
+        if pub.known:
+            _el(oi, "mods", "dateIssued", pub.value, encoding="edtf", keyDate="yes")
+        if cap.known:
+            _el(oi, "mods", "dateCaptured", cap.value, encoding="edtf", keyDate=None if pub.known else "yes")
+    if r.language.known:
+        _language(mods, r.language.value)
+    _el(mods, "mods", "physicalDescription").append(_leaf("internetMediaType", r.original.media_type))
+    if r.source.url.known:
+        loc = _el(mods, "mods", "location")
+        _el(loc, "mods", "url", r.source.url.value, usage="primary",
+            dateLastAccessed=cap.value if cap.known else None)
+    if r.rights.known:
+        code = r.rights.value.split("/")[-3]
+        _el(mods, "mods", "accessCondition", RIGHTS_LABELS[code],
+            **_a(type="use and reproduction", xlink__href=r.rights.value))
+    for i, note in enumerate(r.notes, 1):
+        _el(mods, "mods", "note", note.text, ID=f"note-{i}")
+    if r.translation.status.known:
+        _el(mods, "mods", "note", r.translation.status.value, type=_NOTE_STATUS)
+    # The outlet published the original: inside the original's relatedItem when there is one.
+    original = _related_original(mods, r)
+    _related_outlet(mods if original is None else original, r)
+    if r.listing is not None:
+        ri = _el(mods, "mods", "relatedItem", type="host", displayLabel="listing")
+        _el(ri, "mods", "identifier", r.listing.parent, type="sha256")
+        part = _el(ri, "mods", "part")
+        det = _el(part, "mods", "detail", type="item")
+        _el(det, "mods", "number", str(r.listing.item))
+        ext = _el(part, "mods", "extent", unit="lines")
+        _el(ext, "mods", "start", str(r.listing.lines[0]))
+        _el(ext, "mods", "end", str(r.listing.lines[1]))
+    if r.supersedes is not None:
+        ri = _el(mods, "mods", "relatedItem", type="otherVersion", displayLabel="supersedes")
+        _el(ri, "mods", "identifier", r.supersedes, type="sha256")
+    _el(mods, "mods", "identifier", r.id, type="sha256")
+    _extension(_el(mods, "mods", "extension"), r)
+    ri = _el(mods, "mods", "recordInfo")
+    _el(ri, "mods", "recordOrigin", "archiver: values from the record; their origins in the provenance extension")
+
+
+def _leaf(local: str, text: str) -> etree._Element:
+    e = etree.Element(_q("mods", local))
+    e.text = text
+    return e
+
+
+def _language(parent, tag: str) -> None:
+    lang = _el(parent, "mods", "language")
+    _el(lang, "mods", "languageTerm", tag, type="code", authority="rfc5646")
+
+
+def _related_original(mods, r: Record):
+    t, d = r.translation, r.dates
+    facts = (t.original_title, t.original_url, t.source_language, d.original_published)
+    if not (any(f.known for f in facts) or t.status.value in ("translated", "machine-translated")):
+        return None
+    ri = _el(mods, "mods", "relatedItem", type="original")
+    if t.original_title.known:
+        _el(_el(ri, "mods", "titleInfo"), "mods", "title", t.original_title.value)
+    if d.original_published.known:
+        oi = _el(ri, "mods", "originInfo", eventType="publication")
+        _el(oi, "mods", "dateIssued", d.original_published.value, encoding="edtf")
+    if t.source_language.known:
+        _language(ri, t.source_language.value)
+    if t.original_url.known:
+        _el(_el(ri, "mods", "location"), "mods", "url", t.original_url.value)
+    return ri
+
+
+def _related_outlet(mods, r: Record) -> None:
+    o = r.source.outlet
+    if not any(f.known for f in (o.name, o.url, o.domain, o.language)):
+        return
+    ri = _el(mods, "mods", "relatedItem", type="host", displayLabel="outlet")
+    if o.name.known:
+        _el(_el(ri, "mods", "titleInfo"), "mods", "title", o.name.value)
+    if o.language.known:
+        _language(ri, o.language.value)
+    if o.url.known:
+        _el(_el(ri, "mods", "location"), "mods", "url", o.url.value)
+    if o.domain.known:
+        _el(ri, "mods", "identifier", o.domain.value, type="domain")
+
+
+def _origin_attrs(e, o: Origin) -> None:
+    e.set("by", o.by)
+    if o.source is not None:
+        e.set("source", o.source)
+    if o.rule is not None:
+        e.set("rule", o.rule)
+    if o.lines:
+        e.set("lines", " ".join(str(n) for n in o.lines))
+    if o.confidence is not None:
+        e.set("confidence", repr(float(o.confidence)))
+
+
+def _extension(ext, r: Record) -> None:
+    prov = etree.SubElement(ext, _q("prov", "provenance"), nsmap={"prov": PROV_NS})
+    prov.set("schema", r.schema_)
+    from .record import get_fact
+
+    for path in FIELD_PATHS:
+        fact = get_fact(r, path)
+        e = etree.SubElement(prov, _q("prov", "fact"))
+        e.set("path", path)
+        if not fact.known:
+            e.set("unknown", "true")
+        _origin_attrs(e, fact.origin)
+    for i, p in enumerate(r.persons, 1):
+        e = etree.SubElement(prov, _q("prov", "person"))
+        e.set("ref", f"name-{i}")
+        _origin_attrs(e, p.origin)
+    for i, n in enumerate(r.notes, 1):
+        e = etree.SubElement(prov, _q("prov", "note"))
+        e.set("ref", f"note-{i}")
+        _origin_attrs(e, n.origin)
+
+
+def serialize(tree) -> bytes:
+    """Deterministic bytes: UTF-8, XML declaration, lxml's two-space indent, attributes in build order."""
+    root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8", pretty_print=True)
+
+
+# --- read back --------------------------------------------------------------
+
+
+def _parse(mets_bytes: bytes) -> etree._Element:
+    try:
+        root = xmlsafe.parse(mets_bytes).getroot()
+    except ValueError as e:
+        raise MetsError(f"mets.xml: {one_line(str(e))}") from None
+    if root.tag != _q("mets", "mets"):
+        raise MetsError(f"mets.xml: the root element is {one_line(str(root.tag))}, not mets:mets")
+    return root
+
+
+def _one(node, xpath: str, what: str):
+    found = node.xpath(xpath, namespaces=NS)
+    if len(found) != 1:
+        raise MetsError(f"mets.xml: {what}: expected exactly one, found {len(found)}")
+    return found[0]
+
+
+def _opt(node, xpath: str):
+    found = node.xpath(xpath, namespaces=NS)
+    if len(found) > 1:
+        raise MetsError(f"mets.xml: {xpath}: expected at most one, found {len(found)}")
+    if not found:
+        return None
+    v = found[0]
+    return v if isinstance(v, str) else (v.text or "")
+
+
+def _origin_of(e) -> dict:
+    o: dict[str, Any] = {"by": e.get("by")}
+    for k in ("source", "rule"):
+        if e.get(k) is not None:
+            o[k] = e.get(k)
+    if e.get("lines"):
+        try:
+            o["lines"] = [int(n) for n in e.get("lines").split()]
+        except ValueError:
+            raise MetsError(f"mets.xml: provenance lines {one_line(e.get('lines'))!r} are not numbers") from None
+    if e.get("confidence") is not None:
+        try:
+            o["confidence"] = float(e.get("confidence"))
+        except ValueError:
+            raise MetsError(f"mets.xml: provenance confidence {one_line(e.get('confidence'))!r} is not a number") from None
+    return o
+
+
+# The outlet: top level, or inside the original's relatedItem (XPath 1.0 has no optional step).
+_OUTLET = "(mods:relatedItem[@type='host'][@displayLabel='outlet'] | mods:relatedItem[@type='original']/mods:relatedItem[@type='host'][@displayLabel='outlet'])"
+
+# field path -> XPath (relative to mods:mods) of its value; the one mapping, also in docs/mets-mapping.md.
+MODS_PATHS = {
+    "title": "mods:titleInfo/mods:title",
+    "language": "mods:language/mods:languageTerm[@authority='rfc5646']",
+    "genre": "mods:genre",
+    "source.outlet.name": f"{_OUTLET}/mods:titleInfo/mods:title",
+    "source.outlet.url": f"{_OUTLET}/mods:location/mods:url",
+    "source.outlet.domain": f"{_OUTLET}/mods:identifier[@type='domain']",
+    "source.outlet.language": f"{_OUTLET}/mods:language/mods:languageTerm[@authority='rfc5646']",
+    "source.url": "mods:location/mods:url[@usage='primary']",
+    "source.republisher": "mods:originInfo[@eventType='publication']/mods:publisher",
+    "translation.status": f"mods:note[@type='{_NOTE_STATUS}']",
+    "translation.source_language": "mods:relatedItem[@type='original']/mods:language/mods:languageTerm[@authority='rfc5646']",
+    "translation.original_title": "mods:relatedItem[@type='original']/mods:titleInfo/mods:title",
+    "translation.original_url": "mods:relatedItem[@type='original']/mods:location/mods:url",
+    "dates.published": "mods:originInfo[@eventType='publication']/mods:dateIssued[@encoding='edtf']",
+    "dates.original_published": "mods:relatedItem[@type='original']/mods:originInfo/mods:dateIssued[@encoding='edtf']",
+    "dates.captured": "mods:originInfo[@eventType='publication']/mods:dateCaptured[@encoding='edtf']",
+    "rights": "mods:accessCondition[@type='use and reproduction']/@xlink:href",
+}
+assert set(MODS_PATHS) == set(FIELD_PATHS)
+
+
+def read_record(mets_bytes: bytes) -> Record:
+    """The Record a METS document of ours describes.  Raises MetsError (one line)."""
+    root = _parse(mets_bytes)
+    mods = _one(root, "mets:dmdSec/mets:mdWrap[@MDTYPE='MODS']/mets:xmlData/mods:mods", "MODS dmdSec")
+    prov = _one(mods, "mods:extension/prov:provenance", "MODS extension prov:provenance")
+    data: dict[str, Any] = {"schema": prov.get("schema"), "id": root.get("OBJID")}
+    seen = set()
+    for e in prov.iterfind("prov:fact", NS):
+        path = e.get("path")
+        if path not in MODS_PATHS:
+            raise MetsError(f"mets.xml: provenance names an unknown field path {one_line(str(path))!r}")
+        if path in seen:
+            raise MetsError(f"mets.xml: {path}: provenance given twice")
+        seen.add(path)
+        value = _opt(mods, MODS_PATHS[path])
+        if e.get("unknown") == "true":
+            if value is not None:
+                raise MetsError(f"mets.xml: {path}: marked unknown but MODS has a value")
+            value = UNKNOWN
+        elif value is None:
+            raise MetsError(f"mets.xml: {path}: no value in MODS ({MODS_PATHS[path]}) and not marked unknown")
+        node = data
+        *parents, leaf = path.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = {"value": value, "origin": _origin_of(e)}
+    missing = [p for p in FIELD_PATHS if p not in seen]
+    if missing:
+        raise MetsError(f"mets.xml: {missing[0]}: no provenance for this field")
+
+    person_origins = {e.get("ref"): _origin_of(e) for e in prov.iterfind("prov:person", NS)}
+    persons = []
+    for n in mods.iterfind("mods:name", NS):
+        ref = n.get("ID")
+        if ref not in person_origins:
+            raise MetsError(f"mets.xml: mods:name {one_line(str(ref))}: no provenance for this person")
+        persons.append({
+            "name": _one(n, "mods:namePart", "mods:name/mods:namePart").text or "",
+            "role": _one(n, "mods:role/mods:roleTerm[@type='code']", "mods:name role code").text or "",
+            "aliases": [a.text or "" for a in n.iterfind("mods:alternativeName/mods:namePart", NS)],
+            "origin": person_origins[ref],
+        })
+    data["persons"] = persons
+    note_origins = {e.get("ref"): _origin_of(e) for e in prov.iterfind("prov:note", NS)}
+    notes = []
+    for n in mods.xpath("mods:note[not(@type)]", namespaces=NS):
+        ref = n.get("ID")
+        if ref not in note_origins:
+            raise MetsError(f"mets.xml: mods:note {one_line(str(ref))}: no provenance for this note")
+        notes.append({"text": n.text or "", "origin": note_origins[ref]})
+    data["notes"] = notes
+
+    sup = _opt(mods, "mods:relatedItem[@type='otherVersion'][@displayLabel='supersedes']/mods:identifier[@type='sha256']")
+    if sup is not None:
+        data["supersedes"] = sup
+    listing = _opt(mods, "mods:relatedItem[@type='host'][@displayLabel='listing']")
+    if listing is not None:
+        li = _one(mods, "mods:relatedItem[@type='host'][@displayLabel='listing']", "listing relatedItem")
+        data["listing"] = {
+            "parent": _opt(li, "mods:identifier[@type='sha256']"),
+            "item": _opt(li, "mods:part/mods:detail[@type='item']/mods:number"),
+            "lines": [_opt(li, "mods:part/mods:extent[@unit='lines']/mods:start"),
+                      _opt(li, "mods:part/mods:extent[@unit='lines']/mods:end")],
+        }
+
+    data["original"] = _read_original(root)
+    try:
+        return Record.model_validate(data)
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("Fact[", "function-after", "literal[")))
+        raise MetsError(f"mets.xml: {loc or 'record'}: {one_line(err['msg'])}") from None
+
+
+def _read_original(root) -> dict:
+    fe = _one(root, "mets:fileSec/mets:fileGrp[@USE='original']/mets:file", "original mets:file")
+    from . import premis
+
+    obj = premis.object_for(root, fe)
+    name = _opt(obj, "premis:originalName")
+    size = _opt(obj, "premis:objectCharacteristics/premis:size")
+    if name is None or size is None:
+        raise MetsError("mets.xml: the original's PREMIS object lacks originalName or size")
+    try:
+        size_n = int(size)
+    except ValueError:
+        raise MetsError(f"mets.xml: the original's PREMIS size {one_line(size)!r} is not a number") from None
+    return {
+        "filename": name,
+        "size": size_n,
+        "encoding": _opt(obj, "premis:significantProperties[premis:significantPropertiesType='encoding']/premis:significantPropertiesValue"),
+        "newlines": _opt(obj, "premis:significantProperties[premis:significantPropertiesType='newlines']/premis:significantPropertiesValue"),
+        "media_type": fe.get("MIMETYPE"),
+    }
+
+
+def read_files(mets_bytes: bytes) -> list[FileFacts]:
+    """The files the METS lists, with every digest its PREMIS objects carry."""
+    root = _parse(mets_bytes)
+    from . import premis
+
+    out = []
+    for fe in root.iterfind("mets:fileSec/mets:fileGrp/mets:file", NS):
+        href = _opt(fe, "mets:FLocat/@xlink:href")
+        if href is None:
+            raise MetsError(f"mets.xml: mets:file {one_line(str(fe.get('ID')))}: no FLocat")
+        digests = {}
+        if fe.get("CHECKSUMTYPE") in _DIGEST_ALGS and fe.get("CHECKSUM"):
+            digests[_DIGEST_ALGS[fe.get("CHECKSUMTYPE")]] = fe.get("CHECKSUM")
+        obj = premis.object_for(root, fe, required=False)
+        if obj is not None:
+            for fx in obj.iterfind("premis:objectCharacteristics/premis:fixity", NS):
+                alg = _DIGEST_ALGS.get(fx.findtext("premis:messageDigestAlgorithm", "", NS))
+                if alg:
+                    digests[alg] = fx.findtext("premis:messageDigest", "", NS)
+        try:
+            size = int(fe.get("SIZE", "-1"))
+        except ValueError:
+            raise MetsError(f"mets.xml: mets:file {one_line(str(fe.get('ID')))}: SIZE is not a number") from None
+        out.append(FileFacts(
+            path=unquote(href),
+            use=fe.getparent().get("USE", ""),
+            size=size,
+            digests=dict(sorted(digests.items())),
+            media_type=fe.get("MIMETYPE", ""),
+        ))
+    return out
+
+
+def read_header(mets_bytes: bytes) -> dict:
+    """OBJID, creation date and profile, for cross-checks with bag-info.txt."""
+    root = _parse(mets_bytes)
+    return {
+        "objid": root.get("OBJID"),
+        "created": _opt(root, "mets:metsHdr/@CREATEDATE"),
+        "profile": root.get("PROFILE"),
+        "software": _opt(root, "mets:metsHdr/mets:agent[@ROLE='CREATOR'][@OTHERTYPE='SOFTWARE']/mets:name"),
+        "organization": _opt(root, "mets:metsHdr/mets:agent[@ROLE='CUSTODIAN'][@TYPE='ORGANIZATION']/mets:name"),
+    }
+
+
+# --- our rules (schemas/mets-rules.sch) -------------------------------------
+
+RULES_FILE = "mets-rules.sch"
+PROVENANCE_XSD = "archiver-provenance.xsd"
+_ROOT = Path(__file__).resolve().parent
+
+
+def rules_path(name: str = RULES_FILE) -> Path:
+    """schemas/NAME in a checkout; the identical copy in archiver/data/ when installed."""
+    repo = _ROOT.parent / "schemas" / name
+    return repo if repo.is_file() else _ROOT / "data" / name
+
+
+_RULE_SUMMARIES = {
+    "METS-E001": "OBJID is missing or not the 64-hex record id",
+    "METS-E002": "@PROFILE is not archiver's METS profile",
+    "METS-E003": "not exactly one MODS dmdSec",
+    "METS-E004": "a mets:file lacks a SHA-256 CHECKSUM",
+    "METS-E005": "a mets:file lacks one FLocat LOCTYPE=URL under data/ (no .. segments)",
+    "METS-E006": "not exactly one original file",
+    "METS-E007": "the original's PREMIS object lacks sha256 and sha512 fixity or size",
+    "METS-E008": "a required PREMIS event (capture, metadata extraction, message digest calculation, information package creation) is missing or has no outcome",
+    "METS-E009": "a PREMIS linkingAgentIdentifier names no agent in the document",
+    "METS-E010": "a PREMIS linkingObjectIdentifier names no object in the document",
+    "METS-E011": "a translated text has no relatedItem type=original",
+    "METS-E012": "a MODS date is not EDTF-encoded",
+    "METS-E013": "the MODS provenance extension is missing, incomplete or not valid against schemas/archiver-provenance.xsd",
+    "METS-E014": "metsHdr lacks CREATEDATE or the software CREATOR agent",
+    "METS-E015": "the rights URI is not a rightsstatements.org URI or has no matching PREMIS rightsStatement",
+    "METS-E016": "a PREMIS rightsStatement's URI does not match the MODS accessCondition",
+}
+for _code, _summary in _RULE_SUMMARIES.items():
+    rule(_code, "schemas/mets-rules.sch", _summary)
+
+# Compiled once per thread: an lxml XSLT (which Schematron is) is not shared across threads.
+_LOCAL = threading.local()
+
+
+def _schematron():
+    sch = getattr(_LOCAL, "schematron", None)
+    if sch is None:
+        from lxml import isoschematron
+
+        doc = xmlsafe.parse(rules_path().read_bytes())
+        sch = _LOCAL.schematron = isoschematron.Schematron(doc, store_report=True)
+    return sch
+
+
+def _provenance_schema() -> etree.XMLSchema:
+    xsd = getattr(_LOCAL, "provenance", None)
+    if xsd is None:
+        xsd = _LOCAL.provenance = etree.XMLSchema(xmlsafe.parse(rules_path(PROVENANCE_XSD).read_bytes()))
+    return xsd
+
+
+_SVRL = "http://purl.oclc.org/dsdl/svrl"
+
+
+def check_rules(mets_bytes: bytes, path: str = layout.METS) -> list[Finding]:
+    """Our own METS rules (schemas/mets-rules.sch) as findings, sorted by code."""
+    try:
+        tree = xmlsafe.parse(mets_bytes)
+    except ValueError as e:
+        return [Finding.of("METS-E000", path, one_line(str(e)))]
+    sch = _schematron()
+    sch.validate(tree)
+    out = []
+    for fa in sch.validation_report.getroot().iter(f"{{{_SVRL}}}failed-assert"):
+        code = fa.get("id") or ""
+        if code not in _RULE_SUMMARIES:
+            continue
+        text = " ".join("".join(fa.find(f"{{{_SVRL}}}text").itertext()).split())
+        out.append(Finding.of(code, path, one_line(text)))
+    xsd = _provenance_schema()
+    for prov in tree.getroot().iterfind(".//mods:extension/prov:provenance", NS):
+        if not xsd.validate(prov):
+            for err in list(xsd.error_log)[:5]:
+                out.append(Finding.of("METS-E013", path, one_line(f"line {err.line}: {err.message} [{PROVENANCE_XSD}]")))
+    return sorted(set(out), key=lambda f: (f.code, f.message))
