@@ -44,3 +44,127 @@ class BagTree(Protocol):
     def digests(self, paths: Iterable[str], algorithms: Sequence[str]) -> Iterator[tuple[str, dict[str, str] | Exception]]:
         """(path, {algorithm: hexdigest}) for each path, one read per file; an OSError instead on failure."""
         ...
+
+
+# --- a bag that is a folder on disk ------------------------------------------
+
+import os as _os
+import stat as _stat
+from concurrent.futures import ThreadPoolExecutor as _Threads
+
+from . import hashing as _hashing
+
+_DIR_FLAGS = _os.O_RDONLY | getattr(_os, "O_DIRECTORY", 0) | getattr(_os, "O_NOFOLLOW", 0)
+
+
+def _kind(mode: int) -> Kind:
+    if _stat.S_ISREG(mode):
+        return "file"
+    if _stat.S_ISDIR(mode):
+        return "dir"
+    if _stat.S_ISLNK(mode):
+        return "symlink"
+    return "special"
+
+
+class DirTree:
+    """A bag that is a folder.  Nothing below the root is ever reached through a symlink.
+
+    Listing uses lstat only.  Reading walks the path one component at a time
+    from a descriptor of the root, each step with O_NOFOLLOW, so a symlink
+    (even one swapped in after listing) or a ``..`` can never lead outside the
+    bag, and a FIFO is never opened for a blocking read.
+    """
+
+    def __init__(self, root, *, threads: int = 4):
+        self.root = _os.fspath(root)
+        self.name = _os.path.basename(_os.path.normpath(_os.path.abspath(self.root)))
+        self.threads = threads
+
+    def entries(self) -> Iterator[Entry]:
+        stack = [""]
+        while stack:  # iterative: a deeply nested bag cannot exhaust the Python stack
+            rel = stack.pop()
+            try:
+                with _os.scandir(_os.path.join(self.root, rel) if rel else self.root) as it:
+                    items = sorted(it, key=lambda e: e.name)
+            except OSError:
+                if rel:  # unlistable (permissions, a name too long): say so rather than hide what is inside
+                    yield Entry(rel, "special")
+                continue
+            for de in items:
+                path = f"{rel}/{de.name}" if rel else de.name
+                try:
+                    st = de.stat(follow_symlinks=False)
+                except OSError:  # e.g. a name past PATH_MAX: report it rather than let it hide
+                    yield Entry(path, "special")
+                    continue
+                kind = _kind(st.st_mode)
+                target = None
+                if kind == "symlink":
+                    try:
+                        target = _os.readlink(de.path)
+                    except OSError:
+                        target = None
+                yield Entry(path, kind, st.st_size if kind == "file" else 0, target)
+                if kind == "dir":
+                    stack.append(path)
+
+    def _open_parent(self, path: str) -> tuple[int, str]:
+        """A descriptor of ``path``'s folder, reached without following any symlink, and the last name."""
+        parts = path.split("/")
+        if not path or any(p in ("", ".", "..") for p in parts) or "\x00" in path:
+            raise FileNotFoundError(f"{path!r}: not a plain bag-relative path")
+        fd = _os.open(self.root, _os.O_RDONLY | getattr(_os, "O_DIRECTORY", 0))
+        try:
+            for part in parts[:-1]:
+                nfd = _os.open(part, _DIR_FLAGS, dir_fd=fd)
+                _os.close(fd)
+                fd = nfd
+        except BaseException:
+            _os.close(fd)
+            raise
+        return fd, parts[-1]
+
+    def read(self, path: str, limit: int) -> bytes:
+        dfd, name = self._open_parent(path)
+        try:
+            fd = _hashing.open_regular(name, dir_fd=dfd)
+        finally:
+            _os.close(dfd)
+        try:
+            chunks, total = [], 0
+            while True:
+                data = _os.read(fd, min(1 << 20, limit + 1 - total))
+                if not data:
+                    break
+                total += len(data)
+                if total > limit:
+                    raise TooLarge(f"{path}: larger than {limit} bytes")
+                chunks.append(data)
+            return b"".join(chunks)
+        finally:
+            _os.close(fd)
+
+    def _digest(self, path: str, algorithms: Sequence[str]) -> dict[str, str] | Exception:
+        try:
+            dfd, name = self._open_parent(path)
+            try:
+                return _hashing.hash_file(name, algorithms, dir_fd=dfd)[0]
+            finally:
+                _os.close(dfd)
+        except OSError as e:
+            return e
+
+    def digests(self, paths: Iterable[str], algorithms: Sequence[str]) -> Iterator[tuple[str, dict[str, str] | Exception]]:
+        paths = list(paths)
+        algorithms = tuple(algorithms)
+        if self.threads <= 1 or len(paths) < 2:
+            for p in paths:
+                yield p, self._digest(p, algorithms)
+            return
+        # hashlib releases the GIL on large buffers: a few threads overlap I/O and hashing.
+        with _Threads(max_workers=self.threads) as pool:
+            for i in range(0, len(paths), 256):  # in batches: a million files never become a million futures
+                batch = paths[i:i + 256]
+                yield from zip(batch, pool.map(lambda p: self._digest(p, algorithms), batch))

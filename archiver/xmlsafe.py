@@ -21,6 +21,26 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
+# Encodings an XML processor detects from the first bytes (XML 1.0 Appendix F).
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+    (b"\x00<", "utf-16-be"), (b"<\x00", "utf-16-le"),
+)
+
+
+def _declares_dtd_in_other_encoding(data: bytes) -> bool:
+    """True if a UTF-16/32 document (by BOM or NUL pattern) contains a DOCTYPE or ENTITY."""
+    for prefix, codec in _WIDE:
+        if data.startswith(prefix):
+            text = data.decode(codec, errors="replace").upper()
+            return "<!DOCTYPE" in text or "<!ENTITY" in text
+    if b"\x00" in data[:4]:  # some other wide encoding we do not read
+        return True
+    return False
+
+
 class UnsafeXML(ValueError):
     """The document uses a feature we never accept (DOCTYPE, entities) or is too large."""
 
@@ -46,12 +66,16 @@ def parse(data: bytes) -> etree._ElementTree:
     if len(data) > MAX_XML_BYTES:
         raise UnsafeXML(f"XML larger than {MAX_XML_BYTES} bytes is refused")
     # A DOCTYPE is where every entity attack lives; no format we read needs one.
-    if _DOCTYPE.search(data) or _ENTITY.search(data):
+    # Look for it in the text as libxml2 will decode it (UTF-16/32 hide it from a byte search).
+    if _DOCTYPE.search(data) or _ENTITY.search(data) or _declares_dtd_in_other_encoding(data):
         raise UnsafeXML("XML with a DOCTYPE or entity declaration is refused (entities are never expanded)")
     try:
         tree = etree.ElementTree(etree.fromstring(data, parser()))
     except etree.XMLSyntaxError as e:
         raise BadXML(f"not well-formed XML: line {e.lineno}: {e.msg}") from None
+    # Whatever the encoding trick, a document that turned out to have a DTD is refused.
+    if tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None or tree.docinfo.doctype:
+        raise UnsafeXML("XML with a DOCTYPE is refused (entities are never expanded)")
     # Belt and braces: an entity reference that survived (undeclared) stays unexpanded.
     for node in tree.iter():
         if isinstance(node, etree._Entity):

@@ -1,0 +1,172 @@
+"""The checks that only apply to bags we wrote (METS with our profile).
+
+A bag is ours when ``data/metadata/mets.xml`` carries ``layout.METS_PROFILE``.
+Then the METS must follow our rules (``mets.check_rules``), be valid against
+the official schemas when a schema folder is given (``xsd``), read back into
+a Record that passes the metadata rules, and agree with everything else in the
+bag: the files it lists exist with the sizes and checksums it states, the
+manifests and the files themselves say the same, every payload file is
+described, record.json says what the METS says, and bag-info.txt agrees with
+the METS header.  One fact, one value, wherever it is written.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import ValidationError
+
+from . import layout, tagfiles, xmlsafe, xsd
+from .findings import Finding, one_line, rule
+from .tree import BagTree, TooLarge
+
+rule("SAFE-E008", "archiver safety", "an XML file uses a DOCTYPE or entities, or is too large; refused unparsed")
+rule("METS-E501", "archiver bag layout", "mets.xml cannot be read back into a valid record")
+rule("METS-E502", "archiver bag layout", "mets.xml lists a file that is not in the bag (or at an unsafe path)")
+rule("METS-E503", "archiver bag layout", "a file's size differs from the size mets.xml states")
+rule("METS-E504", "archiver bag layout", "a checksum in mets.xml differs from the payload manifest")
+rule("METS-E505", "archiver bag layout", "a checksum in mets.xml differs from the file's actual checksum")
+rule("METS-E506", "archiver bag layout", "a payload file is not described in mets.xml")
+rule("METS-E507", "archiver bag layout", "bag-info.txt External-Identifier does not name the METS OBJID")
+rule("METS-E508", "archiver bag layout", "bag-info.txt Bagging-Date differs from the METS creation date")
+rule("METS-E509", "archiver bag layout", "bag-info.txt Source-Organization differs from the METS custodian")
+rule("METS-E512", "archiver bag layout", "bag-info.txt Bag-Software-Agent does not name the METS creator software")
+rule("METS-E510", "archiver bag layout", "record.json is missing, unreadable, or says something other than mets.xml")
+rule("METS-E511", "archiver bag layout", "mets.xml is not well-formed")
+
+MAX_METS = xmlsafe.MAX_XML_BYTES
+# The encodings an XML document may use without a declaration we could read first (XML 1.0 appendix F).
+_XML_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+MAX_RECORD = 4 << 20
+
+
+def _read(tree: BagTree, path: str, limit: int, out: list[Finding]) -> bytes | None:
+    try:
+        return tree.read(path, limit)
+    except TooLarge:
+        out.append(Finding.of("SAFE-E004", path, f"larger than {limit} bytes; not read"))
+    except OSError as e:
+        out.append(Finding.of("BAG-E023", path, f"cannot be read: {one_line(e.strerror or str(e), 120)}"))
+    return None
+
+
+def is_ours(root) -> bool:
+    return root.get("PROFILE") == layout.METS_PROFILE
+
+
+def check(tree: BagTree, parsed, files: dict[str, int], *, computed: dict[str, dict[str, str]], schemas=None) -> list[Finding]:
+    """Findings for one of our bags; nothing when mets.xml is someone else's METS."""
+    out: list[Finding] = []
+    data = _read(tree, layout.METS, MAX_METS, out)
+    if data is None:
+        return out
+    # Before parsing we can only guess whose METS this is; a foreign bag's payload is not ours to judge.
+    claims_ours = any(layout.METS_PROFILE.encode(enc) in data for enc in _XML_ENCODINGS)
+    try:
+        doc = xmlsafe.parse(data)
+    except xmlsafe.UnsafeXML as e:
+        return out + ([Finding.of("SAFE-E008", layout.METS, one_line(str(e)))] if claims_ours else [])
+    except xmlsafe.BadXML as e:
+        return out + ([Finding.of("METS-E511", layout.METS, one_line(str(e)))] if claims_ours else [])
+    if not is_ours(doc.getroot()):
+        return out  # someone else's METS: only the BagIt rules apply
+
+    from . import mets  # lazily: heavy, and only our bags need it
+
+    steps = (
+        lambda: mets.check_rules(data, layout.METS),
+        lambda: xsd.check(data, schemas, layout.METS),
+        lambda: _record(tree, data, files, mets),
+        lambda: _files(data, parsed, files, computed, mets),
+        lambda: _bag_info(data, parsed, mets),
+    )
+    for step in steps:
+        try:
+            out += step()
+        except Exception as e:  # noqa: BLE001 - a METS that trips a reader is a finding; the BagIt findings stand
+            out.append(Finding.of("METS-E501", layout.METS, one_line(f"{type(e).__name__}: {e}", 200)))
+    return out
+
+
+def _record(tree, data: bytes, files, mets) -> list[Finding]:
+    out: list[Finding] = []
+    from .record import Record, findings_from_error
+
+    try:
+        from_mets = mets.read_record(data)
+    except ValidationError as e:
+        return findings_from_error(e, layout.METS)
+    except ValueError as e:  # MetsError
+        return [Finding.of("METS-E501", layout.METS, one_line(str(e)))]
+    if layout.RECORD not in files:
+        return [Finding.of("METS-E510", layout.RECORD, "missing")]
+    raw = _read(tree, layout.RECORD, MAX_RECORD, out)
+    if raw is None:
+        return out
+    try:
+        from_json = Record.model_validate(json.loads(raw.decode("utf-8")))
+    except ValidationError as e:
+        return findings_from_error(e, layout.RECORD)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        return [Finding.of("METS-E510", layout.RECORD, f"not JSON: {one_line(str(e), 120)}")]
+    if from_json.to_json() != from_mets.to_json():
+        a, b = from_json.to_json(), from_mets.to_json()
+        keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        out.append(Finding.of("METS-E510", layout.RECORD, f"differs from mets.xml in {', '.join(keys[:5])}"))
+    return out
+
+
+def _files(data: bytes, parsed, files, computed, mets) -> list[Finding]:
+    out: list[Finding] = []
+    try:
+        described = mets.read_files(data)
+    except ValueError as e:
+        return [Finding.of("METS-E501", layout.METS, one_line(str(e)))]
+    manifest = {alg: {ln.path: ln.digest for ln in lines} for alg, lines in parsed.manifests.items()}
+    seen = set()
+    for ff in described:
+        why = tagfiles.unsafe(ff.path)
+        if why or ff.path not in files:
+            out.append(Finding.of("METS-E502", layout.METS, f"lists {one_line(ff.path, 120)!r}, " + (f"which {why}" if why else "which is not in the bag")))
+            continue
+        seen.add(ff.path)
+        if ff.size >= 0 and ff.size != files[ff.path]:
+            out.append(Finding.of("METS-E503", ff.path, f"{files[ff.path]} bytes, mets.xml says {ff.size}"))
+        for alg, digest in ff.digests.items():
+            digest = (digest or "").lower()
+            listed = manifest.get(alg, {}).get(ff.path)
+            if listed is not None and listed != digest:
+                out.append(Finding.of("METS-E504", ff.path, f"{alg} in mets.xml is {one_line(digest, 130)}, manifest-{alg}.txt says {listed}"))
+            actual = computed.get(ff.path, {}).get(alg)
+            if actual is not None and actual != digest:
+                out.append(Finding.of("METS-E505", ff.path, f"{alg} is {actual}, mets.xml says {one_line(digest, 130)}"))
+    for f in sorted(files):
+        if f.startswith("data/") and f != layout.METS and f not in seen:
+            out.append(Finding.of("METS-E506", f, "not described in mets.xml"))
+    return out
+
+
+def _bag_info(data: bytes, parsed, mets) -> list[Finding]:
+    out: list[Finding] = []
+    try:
+        head = mets.read_header(data)
+    except ValueError as e:
+        return [Finding.of("METS-E501", layout.METS, one_line(str(e)))]
+    info, name = parsed.info, parsed.info_name
+    objid = head.get("objid")
+    ext = info.values("External-Identifier")
+    if objid and ext and not any(objid in v for v in ext):
+        out.append(Finding.of("METS-E507", name, f"External-Identifier {one_line(ext[0], 120)!r} does not name OBJID {one_line(objid, 80)}", field="External-Identifier"))
+    created = head.get("created")
+    dates = info.values("Bagging-Date")
+    if created and dates and any(d != created[:10] for d in dates):
+        out.append(Finding.of("METS-E508", name, f"Bagging-Date {one_line(dates[0], 40)} but mets.xml CREATEDATE is {one_line(created, 40)}", field="Bagging-Date"))
+    software = head.get("software")
+    agents = info.values("Bag-Software-Agent")
+    if software and agents and not any(software in a for a in agents):
+        out.append(Finding.of("METS-E512", name, f"Bag-Software-Agent {one_line(agents[0], 80)!r} but mets.xml was made by {one_line(software, 80)!r}", field="Bag-Software-Agent"))
+    org = head.get("organization")
+    orgs = info.values("Source-Organization")
+    if org and orgs and org not in orgs:
+        out.append(Finding.of("METS-E509", name, f"Source-Organization {one_line(orgs[0], 80)!r} but the METS custodian is {one_line(org, 80)!r}", field="Source-Organization"))
+    return out
