@@ -1,0 +1,123 @@
+"""The catalog, audit and report over real packaged bags (archiver.package), end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from archiver import audit, catalog, report
+from archiver.package import package
+
+ROOT_BIN = [sys.executable, "-m", "archiver"]
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory, request):
+    from .conftest import need_shared
+
+    seeds = need_shared("corpus", "seeds")
+    work = tmp_path_factory.mktemp("collection")
+    (work / "incoming").mkdir()
+    for p in sorted(seeds.glob("*.txt")):
+        shutil.copy(p, work / "incoming" / p.name)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SOURCE_DATE_EPOCH", "1750000000")
+    mp.chdir(work)  # no archiver.toml here: neutral defaults
+    try:
+        outcome = package(["incoming"], out="bags", jobs=1)
+        assert outcome.exit_code == 0, [f.line() for r in outcome.results for f in r.findings]
+        yield work
+    finally:
+        mp.undo()
+
+
+def test_package_keeps_the_catalog_current_or_list_syncs_it(packaged):
+    r = catalog.list_bags(packaged / "bags")
+    assert r.exit_code == 0 and r.data["count"] == 5
+    assert all(b["id"] != "unknown" for b in r.data["bags"])
+    # the seeds name Pavel Latushka/Latushko; matching ignores case
+    a = {b["name"] for b in catalog.list_bags(packaged / "bags", person="latush").data["bags"]}
+    b = {b["name"] for b in catalog.list_bags(packaged / "bags", person="LATUSH").data["bags"]}
+    assert len(a) >= 2 and a == b
+
+
+def test_show_a_packaged_bag_with_inferred_origins_and_both_algorithms(packaged):
+    bags = packaged / "bags"
+    first = catalog.list_bags(bags).data["bags"][0]
+    r = catalog.show(first["id"][:12], bags)
+    assert r.exit_code == 0
+    algs = {f["algorithm"] for f in r.data["files"]}
+    assert {"sha256", "sha512"} <= algs
+    text = "\n".join(r.out)
+    assert "inferred: " in text and "information package creation" in text
+
+
+def test_audit_and_report_over_packaged_bags(packaged, tmp_path):
+    bags = packaged / "bags"
+    r = audit.audit(bags)
+    assert r.exit_code == 0 and r.data["passed"] == 5
+    assert all("sha256+sha512" in c["algorithms"][0] + "+" + c["algorithms"][1] for c in r.data["checked"])
+    rep = report.report(bags, out=tmp_path / "site")
+    assert rep.exit_code == 0
+    assert len(list((tmp_path / "site" / "bags").iterdir())) == 5
+
+
+def test_cli_subprocess_over_packaged_bags(packaged):
+    p = subprocess.run([*ROOT_BIN, "list", "--bags", "bags", "--json", "--translated"], cwd=packaged,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["count"] >= 1 and all(b["translation"] in ("translated", "machine-translated") for b in data["bags"])
+
+
+# --- the hooks in package, validate and receive ----------------------------------------
+
+
+def test_package_catalogs_what_it_writes(packaged):
+    import sqlite3
+
+    cat = packaged / "bags" / catalog.CATALOG_NAME
+    assert cat.is_file()  # written by package itself, before any list
+    with sqlite3.connect(cat) as conn:
+        assert conn.execute("SELECT count(*) FROM bags").fetchone()[0] == 5
+
+
+def test_validate_records_events_only_where_a_catalog_exists(tmp_path):
+    from archiver import validate
+
+    from .test_catalog_bags import make_bag
+
+    bag = make_bag(tmp_path / "bags", "v\n", name="v")
+    assert validate.validate([str(tmp_path / "bags")]).bags  # runs, whatever it finds of a hand-made bag
+    assert not (tmp_path / "bags" / catalog.CATALOG_NAME).exists()
+    catalog.rebuild(tmp_path / "bags")
+    validate.validate([str(bag)], fast=True)
+    hist = catalog.show("v", tmp_path / "bags").data["history"]
+    assert hist[-1]["eventType"] == "validation" and hist[-1]["detail"].startswith("fast check")
+
+
+def test_receive_into_catalogs_the_arrivals_with_an_ingestion_event(packaged, tmp_path):
+    from archiver import deliver
+
+    assert deliver.export([str(packaged / "bags")], to=str(tmp_path / "d"), format="tar").exit_code == 0
+    out = deliver.receive(str(tmp_path / "d"), into=str(tmp_path / "lib"))
+    assert out.exit_code == 0
+    rows = catalog.list_bags(tmp_path / "lib").data["bags"]
+    assert len(rows) == 5
+    hist = catalog.show(rows[0]["name"], tmp_path / "lib").data["history"]
+    assert ("ingestion", "success", "received from d") in [(e["eventType"], e["outcome"], e["detail"]) for e in hist]
+
+
+def test_a_catalog_failure_never_fails_packaging(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("A short text about nothing.\n")
+    (tmp_path / "bags" / catalog.CATALOG_NAME).mkdir(parents=True)  # a folder where the file should be
+    out = package(["in"], out="bags", jobs=1)
+    assert out.exit_code == 0
+    assert [f.code for f in out.notices] == ["CAT-W001"]
+    assert any(p.is_dir() and not p.name.startswith(".") for p in (tmp_path / "bags").iterdir())
