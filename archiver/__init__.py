@@ -19,6 +19,11 @@ _COMMANDS = {
     "inspect": ("extract", "inspect"),
     "export": ("deliver", "export"),
     "receive": ("deliver", "receive"),
+    "rebuild_catalog": ("catalog", "rebuild"),
+    "list_bags": ("catalog", "list_bags"),
+    "show": ("catalog", "show"),
+    "audit": ("audit", "audit"),
+    "report": ("report", "report"),
 }
 
 __all__ = ["__version__", *_COMMANDS]
