@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, layout
+from .files import fsync_dir
 from .findings import one_line
 from .hashing import ALGORITHMS, hash_bytes
 
@@ -186,12 +187,7 @@ def _sync(root: Path, dirs: list[Path]) -> None:
         _fsync_dir(d)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_dir = fsync_dir  # a module name, so tests can inject failures here
 
 
 def _rename(src: Path, dst: Path) -> None:

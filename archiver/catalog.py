@@ -31,6 +31,7 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import unquote
 
 from . import __version__, dates, layout
+from .files import read_regular
 from .findings import Finding, has_errors, one_line, rule
 from .hashing import open_regular
 from .outcome import EXIT_FAILED, EXIT_OK, UsageError
@@ -254,13 +255,7 @@ def relations(rows: list[dict]) -> dict[str, list[dict]]:
 # --- reading a bag (bounded, never following links or opening FIFOs) --------
 
 
-def _read_capped(path: Path, limit: int) -> bytes:
-    fd = open_regular(path)
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise OSError(f"{path.name}: larger than {limit} bytes")
-    return data
+_read_capped = read_regular  # see archiver/files.py
 
 
 def parse_bag_info(text: str) -> list[tuple[str, str]]:

@@ -119,7 +119,7 @@ def load(path: str | os.PathLike | None = None) -> Config:
     except OSError as e:
         raise ConfigError(f"{p}: cannot read: {e.strerror or e}") from None
     with os.fdopen(fd, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
+        data = f.read(MAX_BYTES + 1)  # bounded, as in files.read_regular; the open above gives the messages
     if len(data) > MAX_BYTES:
         raise ConfigError(f"{p}: larger than {MAX_BYTES} bytes")
     try:

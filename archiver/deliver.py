@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from . import __version__, archive, xmlsafe
+from .files import fsync_dir, read_regular
 from .findings import Finding, Severity, has_errors, one_line, rule
-from .hashing import hash_file, open_regular
+from .hashing import hash_file
 from .outcome import EXIT_FAILED, EXIT_OK, UsageError
 from .progress import progress
 from .tree import DirTree
@@ -165,12 +166,7 @@ def _clear_stale(folder: str, prefix: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_dir = fsync_dir  # a module name, so tests can inject failures here
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -533,10 +529,7 @@ def _collect_folder(folder: str, out: ReceiveOutcome) -> None:
         try:
             if why:
                 raise OSError(why)
-            with os.fdopen(open_regular(mpath), "rb") as f:
-                data = f.read(MAX_MANIFEST + 1)
-            if len(data) > MAX_MANIFEST:
-                raise OSError(f"larger than {MAX_MANIFEST} bytes")
+            data = read_regular(mpath, MAX_MANIFEST)
             listed = read_manifest(data)
         except (OSError, xmlsafe.UnsafeXML, xmlsafe.BadXML) as e:
             out.findings.append(Finding.of("ARC-E020", MANIFEST_XML, one_line(str(e), 200)))
@@ -598,10 +591,7 @@ def _read_sums(path: str, alg: str) -> dict[str, str]:
     why = _regular(path)
     if why:
         raise OSError(why)
-    with os.fdopen(open_regular(path), "rb") as f:
-        data = f.read(MAX_MANIFEST + 1)
-    if len(data) > MAX_MANIFEST:
-        raise OSError(f"larger than {MAX_MANIFEST} bytes")
+    data = read_regular(path, MAX_MANIFEST)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

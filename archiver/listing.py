@@ -51,7 +51,6 @@ def detect(lines: list[str], boilerplate: dict[int, str]) -> Listing | None:
     if counts and len(more) >= 2 or len(more) >= 4:
         return Listing("genre.listing-read-more", tuple((counts + more)[:4]), 0.7, tuple(items) if len(items) >= 2 else ())
     if len(items) >= MIN_ITEMS:
-        covered = sum(b - a + 1 for a, b in items)
         content = sum(1 for i, s in enumerate(lines, 1) if s.strip() and i not in boilerplate)
         inside = sum(1 for a, b in items for i in range(a, b + 1) if lines[i - 1].strip())
         if content and inside / content >= 0.8:

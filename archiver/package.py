@@ -27,8 +27,9 @@ from pydantic import ValidationError
 from . import __version__, bag, curator, identity, layout, record
 from .config import Config, ConfigError
 from .config import load as load_config
+from .files import read_regular
 from .findings import Finding, has_errors, one_line, rule
-from .hashing import hash_bytes, open_regular
+from .hashing import hash_bytes
 from .outcome import EXIT_FAILED, EXIT_OK, UsageError
 from .progress import progress
 
@@ -157,12 +158,7 @@ def _run_job(job: Job) -> list[Result]:
 
 
 def _read_text(path: str) -> bytes:
-    fd = open_regular(path)
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(MAX_TEXT_BYTES + 1)
-    if len(data) > MAX_TEXT_BYTES:
-        raise ValueError(f"larger than {MAX_TEXT_BYTES} bytes")
-    return data
+    return read_regular(path, MAX_TEXT_BYTES)
 
 
 def _decode(data: bytes):

@@ -131,7 +131,7 @@ def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[
         if m and len(t) <= 200 and (n := clean_name(m.group("name"))):
             out.append(Candidate(n, "ivr", "person.interviewer-label", (i,), 0.85))
             has_ivr_label = True
-        if not (m0 := _INTERVIEWER_LABEL.match(t)):
+        if not m:  # an interviewer label already named this line's person
             for m in _INTERVIEWED_BY.finditer(t):
                 if n := clean_name(m.group("name")):
                     out.append(Candidate(n, "ivr", "person.interviewed-by", (i,), 0.8))

@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import dates, layout
+from .files import no_duplicate_keys
 from .findings import Finding, one_line, rule
 from .hashing import ALGORITHMS, NotARegularFile, open_regular
 from .outcome import UsageError
@@ -228,13 +229,6 @@ def problems(profile) -> list[str]:
     return out
 
 
-def _no_duplicates(pairs):
-    obj = {}
-    for k, v in pairs:
-        if k in obj:
-            raise ValueError(f"key {k!r} appears twice")
-        obj[k] = v
-    return obj
 
 
 def load(path: str) -> dict:
@@ -253,7 +247,7 @@ def load(path: str) -> dict:
     if len(data) > MAX_PROFILE_BYTES:
         raise ProfileError(f"{where}: profile larger than {MAX_PROFILE_BYTES} bytes is refused")
     try:
-        profile = json.loads(data.decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
+        profile = json.loads(data.decode("utf-8-sig"), object_pairs_hook=no_duplicate_keys)
     except UnicodeDecodeError:
         raise ProfileError(f"{where}: a profile must be UTF-8 JSON") from None
     except json.JSONDecodeError as e:

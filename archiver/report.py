@@ -191,7 +191,7 @@ def charts(rows: list[dict]) -> str:
 
 
 def _value(v) -> str:
-    return f'<span class="unknown">unknown</span>' if v in (None, UNKNOWN) else esc(v)
+    return '<span class="unknown">unknown</span>' if v in (None, UNKNOWN) else esc(v)
 
 
 def _status(ev: dict | None, none: str) -> tuple[str, str, str]:
