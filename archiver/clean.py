@@ -42,9 +42,14 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+_FTFY_CANDIDATE = re.compile("[\u0080-\u00ff\ud800-\udfff\u206a-\u206f\ufff9-\ufffc\U000e0000-\U000e007f]")
+
+
 def normalize(s: str) -> str:
     """One line or paragraph as the rules and the derivative see it."""
-    if any(ord(c) >= 0x80 for c in s):
+    # ftfy is the slowest step of extraction; only lines holding a character that mojibake,
+    # C1 controls or the other things ftfy fixes are made of can change, so only those go in.
+    if not s.isascii() and _FTFY_CANDIDATE.search(s):
         s = ftfy.fix_text(s, _FTFY)  # first: mojibake of a non-breaking space is "Â\xa0"
     s = s.translate(_INVISIBLE).translate(_SPACES)
     return unicodedata.normalize("NFC", s)
