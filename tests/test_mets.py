@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from lxml import etree
 
 from archiver import layout, mets
+from archiver.identity import payload_name
 from archiver.findings import RULES
 from archiver.record import Record
 from tests.strategies import records
@@ -63,9 +64,10 @@ FULL = dict(
 
 
 def files_for(r: Record, derivative: bool = True, metadata: bool = True) -> list[mets.FileFacts]:
-    out = [mets.FileFacts(f"{layout.OBJECTS}/{r.original.filename}", "original", r.original.size, {"sha256": r.id, "sha512": "b" * 128})]
+    name = payload_name(r.original.filename)  # as the bag writer names it
+    out = [mets.FileFacts(f"{layout.OBJECTS}/{name}", "original", r.original.size, {"sha256": r.id, "sha512": "b" * 128})]
     if derivative:
-        out.append(mets.FileFacts(f"{layout.ACCESS}/{r.original.filename}", "derivative", 99, {"sha256": "c" * 64, "sha512": "d" * 128}))
+        out.append(mets.FileFacts(f"{layout.ACCESS}/{name}", "derivative", 99, {"sha256": "c" * 64, "sha512": "d" * 128}))
     if metadata:
         out.append(mets.FileFacts(layout.RECORD, "metadata", 2048, {"sha256": "e" * 64, "sha512": "f" * 128}, "application/json"))
     return out
@@ -444,3 +446,13 @@ def test_check_rules_from_several_threads():
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda b: [fi.code for fi in mets.check_rules(b)], [good, bad] * 8))
     assert results == [[], ["METS-E001"]] * 8
+
+
+def test_original_names_that_are_not_plain_file_names_still_make_valid_mets(xsd_dir):
+    """Regression (found by hypothesis): an original called "/" must not break the METS."""
+    base = rec()
+    for odd in ["/", "..", "a/b.txt", "\u00e9 t.txt"]:
+        r = Record.model_validate({**base.to_json(), "original": {**base.to_json()["original"], "filename": odd}})
+        data = mets_bytes(r)
+        assert mets.read_record(data) == r
+        assert schema_errors(xsd_dir, data) == []

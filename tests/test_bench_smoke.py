@@ -1,0 +1,39 @@
+"""The benchmark script runs end to end in its smallest mode and writes its JSON.
+
+No timing is asserted: speed is judged by running bench/bench.py, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_smallest_mode(tmp_path):
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench.py"), "--texts", "3", "--large-mib", "2", "--reps", "1",
+         "--jobs", "1", "--workdir", str(tmp_path / "work"), "--out", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["config"]["texts"] == 3 and doc["config"]["large_mib"] == 2
+    pkg = doc["results"]["packaging"]
+    # The baselines always run; archiver's own contenders run or say why not.
+    assert pkg["bagit-python make_bag"]["status"] == "ok"
+    assert pkg["bagit-python make_bag"]["items"] == 3
+    assert pkg["floor: copy+hash+tag files"]["status"] == "ok"
+    assert pkg["archiver package"]["status"] in ("ok", "unavailable")
+    assert doc["results"]["validating"]["floor: re-hash manifests"]["status"] == "ok"
+    large = doc["results"]["large"]["make"]
+    assert large["archiver hash_file"]["status"] == "ok"
+    assert large["archiver hash_file"]["bytes"] == 2 << 20
+    assert large["archiver hash_file"]["peak_rss_mib"] > 0
+    # The scratch folder is removed unless --keep.
+    assert not any((tmp_path / "work").iterdir())
+    assert "targets (ratios within this run)" in proc.stdout
