@@ -42,6 +42,7 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+_ODD_SPACE = re.compile("[" + "".join(map(chr, {**_INVISIBLE, **_SPACES})) + "]")
 _FTFY_CANDIDATE = re.compile("[\u0080-\u00ff\ud800-\udfff\u206a-\u206f\ufff9-\ufffc\U000e0000-\U000e007f]")
 
 
@@ -51,7 +52,10 @@ def normalize(s: str) -> str:
     # C1 controls or the other things ftfy fixes are made of can change, so only those go in.
     if not s.isascii() and _FTFY_CANDIDATE.search(s):
         s = ftfy.fix_text(s, _FTFY)  # first: mojibake of a non-breaking space is "Â\xa0"
-    s = s.translate(_INVISIBLE).translate(_SPACES)
+    if s.isascii():  # nothing below can change plain ASCII (most lines): skip the copies
+        return s
+    if _ODD_SPACE.search(s):
+        s = s.translate(_INVISIBLE).translate(_SPACES)
     return unicodedata.normalize("NFC", s)
 
 

@@ -159,7 +159,10 @@ class DirTree:
     def digests(self, paths: Iterable[str], algorithms: Sequence[str]) -> Iterator[tuple[str, dict[str, str] | Exception]]:
         paths = list(paths)
         algorithms = tuple(algorithms)
-        if self.threads <= 1 or len(paths) < 2:
+        # A thread pool costs more than it saves on the few small files of a typical bag
+        # (bench: 11.6 -> 11.0 ms per bag without it); large files are spread across
+        # cores inside hashing.hash_file anyway.
+        if self.threads <= 1 or len(paths) < 16:
             for p in paths:
                 yield p, self._digest(p, algorithms)
             return
