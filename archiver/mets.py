@@ -699,7 +699,7 @@ _SVRL = "http://purl.oclc.org/dsdl/svrl"
 def check_rules(mets_bytes: bytes, path: str = layout.METS) -> list[Finding]:
     """Our own METS rules (schemas/mets-rules.sch) as findings, sorted by code."""
     try:
-        tree = xmlsafe.parse(mets_bytes)
+        tree = _parse(mets_bytes).getroottree()  # shared with the readers: one parse per bag
     except ValueError as e:
         return [Finding.of("METS-E000", path, one_line(str(e)))]
     sch = _schematron()
