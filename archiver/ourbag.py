@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from . import layout, tagfiles, xmlsafe, xsd
 from .findings import Finding, one_line, rule
-from .tree import BagTree, TooLarge
+from .tree import BagTree
 
 rule("SAFE-E008", "archiver safety", "an XML file uses a DOCTYPE or entities, or is too large; refused unparsed")
 rule("METS-E501", "archiver bag layout", "mets.xml cannot be read back into a valid record")
@@ -41,13 +41,7 @@ MAX_RECORD = 4 << 20
 
 
 def _read(tree: BagTree, path: str, limit: int, out: list[Finding]) -> bytes | None:
-    try:
-        return tree.read(path, limit)
-    except TooLarge:
-        out.append(Finding.of("SAFE-E004", path, f"larger than {limit} bytes; not read"))
-    except OSError as e:
-        out.append(Finding.of("BAG-E023", path, f"cannot be read: {one_line(e.strerror or str(e), 120)}"))
-    return None
+    return tagfiles.read_from(tree, path, limit, out, unreadable="BAG-E023")
 
 
 def is_ours(root) -> bool:

@@ -354,3 +354,20 @@ def name_key(path: str) -> str:
 
 def nfc(path: str) -> str:
     return path if path.isascii() else unicodedata.normalize("NFC", path)
+
+
+def read_from(tree, path: str, limit: int, out: list, *, unreadable: str) -> bytes | None:
+    """A file of a bag, at most ``limit`` bytes; None (with a finding in ``out``) when it cannot be read.
+
+    ``unreadable`` is the finding code for an I/O failure: it differs between a tag
+    file (BAG-E025) and our METS (BAG-E023).
+    """
+    from .tree import TooLarge  # lazily: tree imports hashing, which tag parsing never needs
+
+    try:
+        return tree.read(path, limit)
+    except TooLarge:
+        out.append(Finding.of("SAFE-E004", path, f"larger than {limit} bytes; not read"))
+    except OSError as e:
+        out.append(Finding.of(unreadable, path, f"cannot be read: {one_line(e.strerror or str(e), 120)}"))
+    return None

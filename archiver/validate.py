@@ -32,7 +32,7 @@ from . import layout, tagfiles
 from .findings import RULES, Finding, Severity, has_errors, one_line, rule
 from .outcome import EXIT_FAILED, EXIT_OK, UsageError
 from .progress import progress
-from .tree import BagTree, DirTree, TooLarge
+from .tree import BagTree, DirTree
 
 rule("BAG-E007", "RFC 8493 §2.1.2", "the payload directory data/ is missing or not a directory")
 rule("BAG-E008", "RFC 8493 §2.1.3", "the bag has no payload manifest")
@@ -146,13 +146,7 @@ class _Resolver:
 
 
 def _read_tag(tree: BagTree, path: str, limit: int, out: list[Finding]) -> bytes | None:
-    try:
-        return tree.read(path, limit)
-    except TooLarge:
-        out.append(Finding.of("SAFE-E004", path, f"larger than {limit} bytes; not read"))
-    except OSError as e:
-        out.append(Finding.of("BAG-E025", path, f"cannot be read: {one_line(e.strerror or str(e), 120)}"))
-    return None
+    return tagfiles.read_from(tree, path, limit, out, unreadable="BAG-E025")
 
 
 def _collisions(paths, out: list[Finding]) -> None:
