@@ -497,13 +497,18 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
         if g and g.value == "interview":
             facts["genre"] = g
 
+    return _finish(facts, person_list, bp, raw, lines, items=(), warnings=warnings)
+
+
+def _finish(facts, person_list, bp, raw, lines, *, items, warnings) -> Inference:
+    """The one way an Inference is assembled, for a document and for a listing page."""
     facts, person_list = _only_valid(facts, person_list)
     return Inference(
         facts=facts,
         persons=person_list,
         boilerplate=tuple(sorted(bp)),
         cleaned=derivative(raw, set(bp), lines),
-        items=(),
+        items=tuple(items),
         warnings=tuple(warnings),
         boilerplate_rules=dict(sorted(bp.items())),
     )
@@ -590,17 +595,8 @@ def _analyse_listing(raw, lines, bp, page: listing.Listing, registry) -> Inferen
                 shifted = tuple(n + it.first_line - 1 for n in p.origin.lines)
                 cands.append(persons.Candidate(p.name, p.role, p.origin.rule, shifted, p.origin.confidence))
     person_list = _merge_persons(cands, "\n".join(lines))
-    warnings = tuple(w for it in items for w in it.inference.warnings)
-    facts, person_list = _only_valid(facts, person_list)
-    return Inference(
-        facts=facts,
-        persons=person_list,
-        boilerplate=tuple(sorted(bp)),
-        cleaned=derivative(raw, set(bp), lines),
-        items=tuple(items),
-        warnings=warnings,
-        boilerplate_rules=dict(sorted(bp.items())),
-    )
+    warnings = [w for it in items for w in it.inference.warnings]
+    return _finish(facts, person_list, bp, raw, lines, items=items, warnings=warnings)
 
 
 # --- the sidecar draft ------------------------------------------------------------
