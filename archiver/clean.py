@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 import ftfy
+from ftfy import badness as _badness
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # Invisible characters a scraper leaves behind: zero-width space/joiners, word joiner, BOM, soft hyphen.
@@ -46,12 +47,49 @@ _ODD_SPACE = re.compile("[" + "".join(map(chr, {**_INVISIBLE, **_SPACES})) + "]"
 _FTFY_CANDIDATE = re.compile("[\u0080-\u00ff\ud800-\udfff\u206a-\u206f\ufff9-\ufffc\U000e0000-\U000e007f]")
 
 
+# What ftfy (with _FTFY) changes besides NFC composition: mojibake, which its badness test
+# (ftfy.badness.BADNESS_RE) must find first, and the characters its other fixers remove or
+# replace (C1 controls, surrogates, terminal escapes, control characters).  _MOJIBAKE_HINT is
+# a necessary condition of BADNESS_RE, derived from it alternative by alternative: every
+# alternative needs one of the rare characters in the first class, or is one of the few
+# sequences of common characters listed after it (tests/test_clean.py checks the claim).
+# The benchmark found ftfy's badness regex alone at ~3.5 ms per text; the hint costs ~0.05 ms.
+_M = {k: v for k, v in _badness.MOJIBAKE_CATEGORIES.items()}
+_MOJIBAKE_HINT = re.compile(
+    # One character class first, so the engine skips ahead to candidates at C speed; the
+    # alternatives then look behind at that character.
+    "[{rare}{upper_accented}{lower_accented}{end_punctuation}‚ВГРСΒΓΞΟ](?:"
+    "(?<=[{rare}])"
+    "|(?<=[{lower_accented}{lower_common}{end_punctuation}][{upper_accented}])"
+    "|(?<=[{upper_accented}])[{numeric}{law}{currency}°]"
+    "|(?<=[a-z][{upper_accented}])[{start_punctuation}]"
+    "|(?<=[{upper_accented}{lower_accented}])[{end_punctuation}][{start_punctuation}]"
+    "|(?<=[{upper_accented}{lower_accented}])[{start_punctuation}{end_punctuation}]\\w"
+    "|(?<=[{end_punctuation}])[{lower_accented}]"
+    "|(?<=‚)(?:Ä|[âó][àä°ê])"
+    "|(?<=[ВГРС])[{start_punctuation}{end_punctuation}][ВГРС]"
+    "|(?<=[ΒΓΞΟ])[{start_punctuation}{end_punctuation}][ΒΓΞΟ]"
+    ")".format(rare="{c1}{bad}{box}{currency}{numeric}{law}°ŒœØÙЂÂÃÎÐ".format(**_M), **_M)
+)
+_FTFY_OTHER = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u206a-\u206f\ufeff\ufff9-\ufffc\ud800-\udfff]")
+
+
+def _ftfy_may_change(s: str, nfc: str) -> bool:
+    """False only when ftfy.fix_text(s, _FTFY) is exactly ``nfc`` (= NFC of s)."""
+    if len(s) > _FTFY.max_decode_length or _FTFY_OTHER.search(s) or _MOJIBAKE_HINT.search(s):
+        return True
+    # ftfy repeats its fixes until nothing changes: NFC composition can make a new sequence.
+    return nfc != s and bool(_MOJIBAKE_HINT.search(nfc))
+
+
 def normalize(s: str) -> str:
     """One line or paragraph as the rules and the derivative see it."""
     # ftfy is the slowest step of extraction; only lines holding a character that mojibake,
     # C1 controls or the other things ftfy fixes are made of can change, so only those go in.
     if not s.isascii() and _FTFY_CANDIDATE.search(s):
-        s = ftfy.fix_text(s, _FTFY)  # first: mojibake of a non-breaking space is "Â\xa0"
+        nfc = unicodedata.normalize("NFC", s)
+        # first: mojibake of a non-breaking space is "Â\xa0"; otherwise ftfy's own answer, cheaply
+        s = ftfy.fix_text(s, _FTFY) if _ftfy_may_change(s, nfc) else nfc
     if s.isascii():  # nothing below can change plain ASCII (most lines): skip the copies
         return s
     if _ODD_SPACE.search(s):
