@@ -314,7 +314,7 @@ def _merge_persons(cands: list[persons.Candidate], text: str) -> tuple[Person, .
             best = max(cs, key=lambda c: c.confidence)
             conf = min(0.95, best.confidence + 0.05 * (len({n for c in cs for n in c.lines}) - 1))
             lines = tuple(sorted({n for c in cs for n in c.lines}))[:50]  # evidence enough; keeps records small
-            rules = sorted({c.rule for c in cs}, key=lambda r: -max(c.confidence for c in cs if c.rule == r))
+            rules = sorted({c.rule for c in cs}, key=lambda r: (-max(c.confidence for c in cs if c.rule == r), r))  # ties: by name, never by hash order
             out.append(Person(name=name, role=role, aliases=aliases,
                               origin=Origin(by="inferred", rule=rules[0], lines=lines, confidence=round(conf, 2))))
     return tuple(out)

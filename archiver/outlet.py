@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .language import tag_for
+from .prefilter import Gated, fold
 
 MAX_REGISTRY_BYTES = 4 * 1024 * 1024
 
@@ -202,38 +203,43 @@ def mention_from(x: str, rule: str, line: int, conf: float, registry: OutletRegi
     return Mention(x, rule, line, conf, None, None, explicit)
 
 
+_G = {rx: Gated(rx) for rx in (ORIGINAL_IN, ORIGINAL_COLON, SOURCE, FIRST_PUBLISHED, PUBLICATION, INTERVIEW_FOR,
+                                 REPUBLISHED_FROM, TOLD, ACTS)}
+
+
 def find_mentions(lines, bp, registry, header_end, labels_outlets) -> list[Mention]:
     """Every statement in the (normalised) lines that names an outlet; boilerplate lines are skipped."""
     out: list[Mention] = []
-    for i, s in enumerate(lines, 1):
-        if i in bp or not s.strip() or len(s) > 3000:
-            continue
-        t = s.strip()
+    todo = [(i, s.strip()) for i, s in enumerate(lines, 1) if not (i in bp or not s.strip() or len(s) > 3000)]
+    whole = fold("\n".join(t for _, t in todo))
+    g = {rx: gated.live(whole) for rx, gated in _G.items()}  # rules whose words the text holds
+    for i, t in todo:
+        f = fold(t)
         if len(t) <= 220:
             for rx, rule in ((ORIGINAL_IN, "outlet.original-article-in"), (ORIGINAL_COLON, "outlet.original-article"),
                              (SOURCE, "outlet.source")):
-                m = rx.match(t)
+                m = g[rx].match(t, f)
                 if m and (o := mention_from(m.group("x"), rule, i, 0.8 if rule != "outlet.source" else 0.7, registry)):
                     out.append(o)
                     break
-        for m in FIRST_PUBLISHED.finditer(t):
+        for m in g[FIRST_PUBLISHED].finditer(t, f):
             if o := mention_from(m.group("x"), "outlet.first-published", i, 0.85, registry):
                 out.append(o)
-        for m in PUBLICATION.finditer(t):
+        for m in g[PUBLICATION].finditer(t, f):
             if o := mention_from(m.group("x"), "outlet.publication-named", i, 0.75, registry):
                 out.append(o)
-        for m in INTERVIEW_FOR.finditer(t):
+        for m in g[INTERVIEW_FOR].finditer(t, f):
             x = m.group("x").rstrip(".")
             words = x.split()
             hit = next((" ".join(words[:k]) for k in range(len(words), 0, -1) if registry.lookup(" ".join(words[:k]))), None)
             if hit:  # registered outlets only: "interview for Friday" must not become an outlet
                 out.append(Mention(registry.lookup(hit).name, "outlet.interview-for", i, 0.75))
-        for m in REPUBLISHED_FROM.finditer(t):
+        for m in g[REPUBLISHED_FROM].finditer(t, f):
             if o := mention_from(m.group("x"), "outlet.republished-from", i, 0.8, registry):
                 out.append(o)
         # Mentions count only for outlets the registry knows ("told Interia", "Reform.news turned to").
         for rx, rule in ((TOLD, "outlet.told"), (ACTS, "outlet.turned-to")):
-            for m in rx.finditer(t):
+            for m in g[rx].finditer(t, f):
                 words = m.group("x").rstrip(".").split()
                 # "told Interia. According" -> the name opens the span; "Yesterday Onet turned to" -> it closes it
                 spans = [words[:k] for k in range(len(words), 0, -1)] if rule == "outlet.told" else [words[k:] for k in range(len(words))]

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from . import dates
+from .prefilter import Gated, fold
 
 _UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽА-ЯЁІЇЄЎҐ"
 _TOKEN = rf"(?:[{_UP}]\.|[{_UP}][\w'’]*(?:-[{_UP}]?[\w'’]+)?)"  # a word, or an initial ("Jane M. Doe")
@@ -96,6 +97,10 @@ def _split_names(s: str) -> list[str]:
     return [p for p in re.split(r"\s*(?:,|\band\b|&|\bи\b|\bi\b|\bund\b|\bet\b|\by\b)\s*", s) if p.strip()]
 
 
+_G = {rx: Gated(rx) for rx in (BYLINE, _POSTED_BY, _ITEM_BYLINE, _INTERVIEWER_LABEL, _INTERVIEWED_BY, _INTERVIEW_GIVEN,
+                                 _INTERVIEW_WITH, _TURNED_TO, _TOLD, QA_LABEL)}
+
+
 def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[int, tuple[str, str]],
          header_end: int) -> list[Candidate]:
     """Role statements in normalised lines.  ``outlets``: outlet names the text names (for "X told Outlet")."""
@@ -103,19 +108,22 @@ def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[
     outlet_keys = {o.casefold() for o in outlets}
     has_ivr_label = False
     labels: list[tuple[int, str, str | None, str]] = []
+    whole = fold("\n".join(lines))
+    g = {rx: gated.live(whole) for rx, gated in _G.items()}  # rules whose words the text holds
     for i, line in enumerate(lines, 1):
         t = line.strip()
         if not t or len(t) > 5000:
             continue
+        f = fold(t)
         if i <= header_end or i > len(lines) - 5:
-            m = BYLINE.match(t)
+            m = g[BYLINE].match(t, f)
             if m and len(t) <= 200:
                 for raw in _split_names(m.group("names")):
                     n = clean_name(raw, allow_caps=True)
                     if n:
                         out.append(Candidate(n, "aut", "person.byline", (i,), 0.85))
         if i <= header_end and len(t) <= 200:
-            m = _POSTED_BY.search(t)
+            m = g[_POSTED_BY].search(t, f)
             if m and (n := clean_name(m.group("name"))):
                 out.append(Candidate(n, "aut", "person.byline", (i,), 0.8))
         if i <= header_end and len(t) <= 100 and (found := dates.find_dates(t)):
@@ -124,34 +132,34 @@ def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[
             if re.fullmatch(NAME, rest) and (n := clean_name(rest)):  # "Jane Doe | 12 April 2024"
                 out.append(Candidate(n, "aut", "person.name-date-line", (i,), 0.65))
         if i <= header_end + 1 and not interview:  # also the first body line: "Name, Title Text begins..."
-            m = _ITEM_BYLINE.match(t)
+            m = g[_ITEM_BYLINE].match(t, f)
             if m and (n := clean_name(m.group("name"))):
                 out.append(Candidate(n, "aut", "person.header-byline", (i,), 0.6))
-        m = _INTERVIEWER_LABEL.match(t)
+        m = g[_INTERVIEWER_LABEL].match(t, f)
         if m and len(t) <= 200 and (n := clean_name(m.group("name"))):
             out.append(Candidate(n, "ivr", "person.interviewer-label", (i,), 0.85))
             has_ivr_label = True
         if not m:  # an interviewer label already named this line's person
-            for m in _INTERVIEWED_BY.finditer(t):
+            for m in g[_INTERVIEWED_BY].finditer(t, f):
                 if n := clean_name(m.group("name")):
                     out.append(Candidate(n, "ivr", "person.interviewed-by", (i,), 0.8))
                     has_ivr_label = True
-        for m in _INTERVIEW_GIVEN.finditer(t):
+        for m in g[_INTERVIEW_GIVEN].finditer(t, f):
             if n := clean_name(m.group("name")):
                 out.append(Candidate(n, "ive", "person.interview-by", (i,), 0.8))
-        for m in _INTERVIEW_WITH.finditer(t):
+        for m in g[_INTERVIEW_WITH].finditer(t, f):
             if (n := clean_name(m.group("name"))) and n.casefold() not in outlet_keys:
                 out.append(Candidate(n, "ive", "person.interview-with", (i,), 0.75))
         if interview:
-            for m in _TURNED_TO.finditer(t):
+            for m in g[_TURNED_TO].finditer(t, f):
                 if (n := clean_name(mentioned(m.group("name")))) and n.casefold() not in outlet_keys:
                     out.append(Candidate(n, "ive", "person.turned-to", (i,), 0.7))
-        for m in _TOLD.finditer(t):
+        for m in g[_TOLD].finditer(t, f):
             words = m.group("outlet").split()
             said_to = any(" ".join(words[:k]).casefold() in outlet_keys for k in range(len(words), 0, -1))
             if said_to and (n := clean_name(mentioned(m.group("name")))):
                 out.append(Candidate(n, "ive", "person.told-outlet", (i,), 0.7))
-        m = QA_LABEL.match(t)
+        m = g[QA_LABEL].match(t, f)
         if m and len(m.group(0)) - len(m.group("said")) <= 200 and (n := clean_name(m.group("name"))):
             labels.append((i, n, m.group("desc"), m.group("said").strip()))
     # Q/A labels: "Name, Outlet: question?" is the interviewer; a labelled answer is the interviewee.

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .language import LANGUAGE_NAMES, tag_for
-from .prefilter import Literals, fold
+from .prefilter import Gated, fold
 
 _LANG = "|".join(sorted(map(re.escape, LANGUAGE_NAMES), key=len, reverse=True))
 _NAME = r"(?P<name>[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’.\-]+(?:\s+(?:de|van|von|der|la|le|da|di)?\s*[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’\-]+){1,3})"
@@ -51,7 +51,7 @@ _FROM_LANG = re.compile(rf"\b(?i:from\s+(?:the\s+)?(?P<lang>{_LANG}))\b")
 
 
 # The words each rule needs (prefilter.py): most lines hold none, and skip the rule's regex.
-_NEEDS = [Literals.of(rx) for _, rx, _, _ in _RULES]
+_GATES = [Gated(rx) for _, rx, _, _ in _RULES]
 
 
 def find(lines: list[str], *, text_language: str | None) -> list[Marker]:
@@ -63,16 +63,14 @@ def find(lines: list[str], *, text_language: str | None) -> list[Marker]:
     # markers open or close a paragraph; bounded work on huge lines
     view = [(i, line if len(line) <= 800 else line[:400] + " … " + line[-400:]) for i, line in enumerate(lines, 1) if line.strip()]
     whole = fold("\n".join(line for _, line in view))
-    live = [(rule, needs) for rule, needs in zip(_RULES, _NEEDS) if needs.may_match(whole)]
+    live = [(rule, gate) for rule, gate in zip(_RULES, _GATES) if gate.needs.may_match(whole)]
     out: list[Marker] = []
     if not live:
         return out
     for i, line in view:
         folded = fold(line)
-        for (rule, rx, status, conf), needs in live:
-            if not needs.may_match(folded):
-                continue
-            m = rx.search(line)
+        for (rule, rx, status, conf), gate in live:
+            m = gate.search(line, folded)
             if not m:
                 continue
             gd = m.groupdict()
