@@ -94,7 +94,11 @@ def _prefix(items) -> frozenset[str] | None:
             return _prefix(av[2].data) if av[0] >= 1 else None
         if op is BRANCH:
             alts = [_prefix(a.data) for a in av[1]]
-            return None if any(a is None for a in alts) else _simplify(set().union(*alts))
+            if any(a is None for a in alts):
+                return None
+            words = set().union(*alts)
+            # A word that starts with another is implied by it (not one that merely contains it).
+            return frozenset(w for w in words if not any(v != w and w.startswith(v) for v in words)) or None
         return None
     return frozenset({fold("".join(run))}) if run else None
 
