@@ -22,6 +22,7 @@ from .clean import derivative, norm_line, split_lines
 from .outcome import EXIT_FAILED, EXIT_OK
 from . import outlet
 from .outlet import OutletRegistry
+from .prefilter import NEVER, Gated, fold
 from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Fact, Origin, Person
 
 findings.rule("IN-E101", "docs/extraction.md#encoding", "the input text is not UTF-8 (archiver refuses to re-encode a preserved original)")
@@ -146,6 +147,11 @@ _DATE_COMPANION = re.compile(r"(?:(?i:by|posted|posted on|on|at|date|dated|in|am
                              r"czwartek|piątek|sobota|niedziela)\s*|"
                              r"[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’.\-]*\s*){0,6}")
 _DASH_START = re.compile(r"^\s*[—–]\s*\S")
+_ASKS = re.compile(r"^\s*([^:?]{2,40}):\s*\S.*\?\s*$")  # "Onet: Is the border closed?"
+# Rules run over every line, gated by their words (prefilter.py): most lines hold none.
+_FIRST_PUBLISHED = Gated(outlet.FIRST_PUBLISHED)
+_PUB_LABEL_G, _UPDATED_G, _QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G = map(
+    Gated, (_PUB_LABEL, _UPDATED, persons.QA_LABEL, _ASKS, outlet.REPUBLISHED_BY))
 
 
 def _marker_line(s: str) -> bool:
@@ -201,10 +207,13 @@ def _title(lines, bp, header_end, registry):
 def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None, Fact | None]:
     """(published, original_published).  Only dates stated as the publication's, never body dates."""
     original = None
+    folded = [fold(s) for s in lines]
+    whole = "\n".join(folded)
+    first_published, pub_label, updated = (g.live(whole) for g in (_FIRST_PUBLISHED, _PUB_LABEL_G, _UPDATED_G))
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
             continue
-        for m in outlet.FIRST_PUBLISHED.finditer(s):
+        for m in first_published.finditer(s, folded[i - 1]):
             if m.group("date"):
                 found = dates.find_dates(m.group("date"))
                 if found and found[0].year:
@@ -217,10 +226,11 @@ def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None,
         t = s.strip()
         if not t or len(t) > 300 or i in bp and bp[i] not in ("bp.navigation",):
             continue
-        if outlet.FIRST_PUBLISHED.search(t):
+        ft = fold(t)
+        if first_published.search(t, ft):
             continue
         labeled = None
-        for m in _PUB_LABEL.finditer(t):
+        for m in pub_label.finditer(t, ft):
             rest = t[m.end():]
             found = dates.find_dates(rest)
             if found and found[0].start <= 3:
@@ -229,7 +239,7 @@ def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None,
         if labeled:
             candidates.append((0.9, "date.labeled", i, labeled))
             continue
-        if i > header_end or _UPDATED.search(t):
+        if i > header_end or updated.search(t, ft):
             continue
         found = dates.find_dates(t)
         if not found:
@@ -372,13 +382,16 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
 
     # Q/A labels name outlets too ("Marcin Makowski, Interia: ...?")
     label_outlets = []
+    folded = [fold(s) for s in lines]
+    whole = "\n".join(folded)
+    qa_label, asks, republished_by = (g.live(whole) for g in (_QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G))
     for i, s in enumerate(lines, 1):
-        m = persons.QA_LABEL.match(s)
+        m = qa_label.match(s, folded[i - 1])
         if m and m.group("desc") and m.group("said").strip().endswith("?") and persons.clean_name(m.group("name")):
             desc = m.group("desc").strip()
             if desc[:1].isupper() and len(desc.split()) <= 4:
                 label_outlets.append((i, desc))
-        m2 = re.match(r"^\s*([^:?]{2,40}):\s*\S.*\?\s*$", s) if len(s) < 1000 else None
+        m2 = asks.match(s, folded[i - 1]) if len(s) < 1000 else None
         if m2 and registry.lookup(m2.group(1).strip()):  # "Onet: Is the border closed?" -- the outlet asks
             label_outlets.append((i, m2.group(1).strip()))
     cands = outlet.find_mentions(lines, bp, registry, header_end, label_outlets)
@@ -419,7 +432,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
         elif "source.outlet.name" in facts and facts["source.outlet.name"].value.casefold() != site.casefold():
             facts.setdefault("source.republisher", inferred(site, "outlet.copyright-footer-republisher", (footer[1],), 0.55))
     for i, s in enumerate(lines, 1):
-        m = outlet.REPUBLISHED_BY.search(s) if len(s) < 3000 else None
+        m = republished_by.search(s, folded[i - 1]) if len(s) < 3000 else None
         if m and "source.republisher" not in facts:
             facts["source.republisher"] = inferred(m.group("x").rstrip("."), "outlet.republished-by", (i,), 0.75)
 
@@ -560,10 +573,12 @@ def markers_hint(lines) -> bool:
 
 
 def _first_published_language(lines) -> tuple[str, int] | None:
+    if _FIRST_PUBLISHED.live(fold("\n".join(lines))) is NEVER:
+        return None  # the words it needs are nowhere in the text
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
             continue
-        m = outlet.FIRST_PUBLISHED.search(s)
+        m = _FIRST_PUBLISHED.search(s, fold(s))
         if m and m.group("lang") and (tag := language.tag_for(m.group("lang"))):
             return tag, i
     return None
