@@ -77,8 +77,9 @@ class Literals:
 
 def _prefix(items) -> frozenset[str] | None:
     """Words one of which every match of this sequence starts with (after zero-width items)."""
+    items = list(items)
     run: list[str] = []
-    for op, av in items:
+    for k, (op, av) in enumerate(items):
         if op is LITERAL:
             run.append(chr(av))
             continue
@@ -91,16 +92,25 @@ def _prefix(items) -> frozenset[str] | None:
         if op is ATOMIC_GROUP:
             return _prefix(av.data)
         if op in (MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT):
-            return _prefix(av[2].data) if av[0] >= 1 else None
-        if op is BRANCH:
-            alts = [_prefix(a.data) for a in av[1]]
-            if any(a is None for a in alts):
+            if av[0] >= 1:
+                return _prefix(av[2].data)
+            if op is POSSESSIVE_REPEAT:
                 return None
-            words = set().union(*alts)
-            # A word that starts with another is implied by it (not one that merely contains it).
-            return frozenset(w for w in words if not any(v != w and w.startswith(v) for v in words)) or None
+            # "(?:an |the )?interview": a match starts with the optional part or with what follows it.
+            return _starting(_prefix(av[2].data), _prefix(items[k + 1:]))
+        if op is BRANCH:
+            return _starting(*(_prefix(a.data) for a in av[1]))
         return None
     return frozenset({fold("".join(run))}) if run else None
+
+
+def _starting(*alts: frozenset[str] | None) -> frozenset[str] | None:
+    """Start words of alternatives: None if any alternative has none."""
+    if any(a is None for a in alts):
+        return None
+    words = set().union(*alts)
+    # A word that starts with another is implied by it (not one that merely contains it).
+    return frozenset(w for w in words if not any(v != w and w.startswith(v) for v in words)) or None
 
 
 def _better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
