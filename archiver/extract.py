@@ -22,7 +22,7 @@ from .clean import derivative, norm_line, split_lines
 from .outcome import EXIT_FAILED, EXIT_OK
 from . import outlet
 from .outlet import OutletRegistry
-from .prefilter import NEVER, Gated, fold
+from .prefilter import NEVER, Gated, fold, fold_join
 from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Fact, Origin, Person
 
 findings.rule("IN-E101", "docs/extraction.md#encoding", "the input text is not UTF-8 (archiver refuses to re-encode a preserved original)")
@@ -573,7 +573,7 @@ def markers_hint(lines) -> bool:
 
 
 def _first_published_language(lines) -> tuple[str, int] | None:
-    if _FIRST_PUBLISHED.live(fold("\n".join(lines))) is NEVER:
+    if _FIRST_PUBLISHED.live(fold_join(lines)) is NEVER:
         return None  # the words it needs are nowhere in the text
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:

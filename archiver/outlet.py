@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .language import tag_for
-from .prefilter import Gated, fold
+from .prefilter import Gated, fold, fold_join
 
 MAX_REGISTRY_BYTES = 4 * 1024 * 1024
 
@@ -211,7 +211,7 @@ def find_mentions(lines, bp, registry, header_end, labels_outlets) -> list[Menti
     """Every statement in the (normalised) lines that names an outlet; boilerplate lines are skipped."""
     out: list[Mention] = []
     todo = [(i, s.strip()) for i, s in enumerate(lines, 1) if not (i in bp or not s.strip() or len(s) > 3000)]
-    whole = fold("\n".join(t for _, t in todo))
+    whole = fold_join(t for _, t in todo)
     g = {rx: gated.live(whole) for rx, gated in _G.items()}  # rules whose words the text holds
     for i, t in todo:
         f = fold(t)

@@ -41,8 +41,27 @@ _PRE = {0x130: "i"}
 _SPECIAL = re.compile("[" + "".join(map(chr, sorted(_CANON))) + "]")
 
 
+_MEMO: dict[str, str] = {}  # the rules of one text fold the same lines several times
+
+
 def fold(s: str) -> str:
     """``s`` lower-cased for literal tests, the same length as ``s`` (positions stay valid)."""
+    got = _MEMO.get(s)
+    if got is None:
+        got = _fold(s)
+        if len(s) <= 2000:  # bounded: at most 1024 short lines are kept
+            if len(_MEMO) >= 1024:
+                _MEMO.clear()
+            _MEMO[s] = got
+    return got
+
+
+def fold_join(lines) -> str:
+    """``fold("\\n".join(lines))``, from the folded lines (each folded once per text)."""
+    return "\n".join(map(fold, lines))
+
+
+def _fold(s: str) -> str:
     if s.isascii():
         return s.lower()
     if "\u0130" in s:
