@@ -212,17 +212,19 @@ class Gated:
         return sorted(found)
 
     def search(self, s: str, folded: str):
+        if not self.needs.may_match(folded):
+            return None
         if self.starts is None:
-            return self.rx.search(s) if self.needs.may_match(folded) else None
+            return self.rx.search(s)
         for i in self._starts(folded):
             if m := self.rx.match(s, i):
                 return m
         return None
 
     def finditer(self, s: str, folded: str):
-        if self.starts is None:
-            return self.rx.finditer(s) if self.needs.may_match(folded) else ()
-        return self._iter(s, folded)
+        if not self.needs.may_match(folded):
+            return ()
+        return self.rx.finditer(s) if self.starts is None else self._iter(s, folded)
 
     def _iter(self, s: str, folded: str):
         end = 0
