@@ -212,10 +212,15 @@ class FoundDate:
         return s + q
 
 
+_ASCII_DIGIT = re.compile("[0-9]")
+
+
 def find_dates(line: str) -> list[FoundDate]:
     """Calendar dates written in one line, left to right, never overlapping; only real days."""
     found: list[FoundDate] = []
     taken: list[tuple[int, int]] = []
+    if not _ASCII_DIGIT.search(line, 0, 5000):
+        return found  # every form above needs an ASCII digit (a day or a year): most lines have none
     for form, rx in _FOUND:
         for m in rx.finditer(line[:5000]):
             if any(m.start() < b and a < m.end() for a, b in taken):

@@ -54,3 +54,14 @@ def test_every_calendar_day_is_edtf_and_bounds_to_itself(day):
     assert dates.bounds(s) == dates.Bounds(day, day)
     assert dates.bounds(s[:7]).lower <= day <= dates.bounds(s[:7]).upper
     assert dates.bounds(s[:4] + "?").lower <= day
+
+
+_NO_ASCII_DIGIT = st.lists(st.one_of(st.sampled_from(sorted(dates._MONTH_NAMES)), st.sampled_from([" ", ", ", ". ", "/", "-", "de ", "г.", "th", "٣", "１", "۲۰۲۴", "²"]),
+                                     st.text(alphabet=st.characters(blacklist_characters="0123456789"), max_size=4)), max_size=12).map("".join)
+
+
+@given(_NO_ASCII_DIGIT)
+def test_no_date_form_matches_without_an_ascii_digit(s):
+    # find_dates returns early on such lines: each of its patterns must agree.
+    assert all(rx.search(s) is None for _, rx in dates._FOUND)
+    assert dates.find_dates(s) == []
