@@ -49,15 +49,25 @@ def _script(ch: str) -> str | None:
     return None
 
 
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_ASCII_LETTER_BYTES = "".join(sorted(_ASCII_LETTERS)).encode()
+_ASCII_RUNS = re.compile("[\x00-\x7f]+")
 _SINGLE = {"Greek": "el", "Hebrew": "he", "Georgian": "ka", "Armenian": "hy"}
 
 
 def detect(text: str) -> tuple[str, float] | None:
     """(BCP 47 tag, confidence) or None when the text is too short or unclear."""
     # Count characters first (C speed), then classify each distinct one: the benchmark
-    # showed per-character classification was most of extraction's time.
-    chars = Counter(text[:200_000])
+    # showed per-character classification was most of extraction's time.  ASCII letters,
+    # most of a Latin text, are counted on the UTF-8 bytes (where no other character has an
+    # ASCII byte); only the non-ASCII rest goes through a Counter (~3x faster in all).
+    head = text[:200_000]
+    raw = head.encode("utf-8", "surrogatepass")
+    ascii_letters = len(raw) - len(raw.translate(None, _ASCII_LETTER_BYTES))
+    chars = Counter() if head.isascii() else Counter(_ASCII_RUNS.sub("", head))
     scripts: Counter = Counter()
+    if ascii_letters:
+        scripts["Latin"] = ascii_letters
     for ch, n in chars.items():
         s = _script(ch)
         if s:
@@ -75,7 +85,7 @@ def detect(text: str) -> tuple[str, float] | None:
     # Script per distinct character, not per word; every word's first character is in ``chars``.
     # Words are counted as found, then lower-cased once per distinct spelling (same counts as
     # lower-casing each occurrence; measured ~4x faster on the benchmark corpus).
-    in_script = {ch for ch in chars if _script(ch) == script}
+    in_script = {ch for ch in chars if _script(ch) == script} | (_ASCII_LETTERS if script == "Latin" else set())
     freq: Counter = Counter()
     n_words = 0
     for w, n in Counter(_WORD.findall(text[:200_000])).items():
@@ -86,7 +96,7 @@ def detect(text: str) -> tuple[str, float] | None:
         return None
     scores = {lang: sum(freq[w] for w in set(_STOP[lang])) / n_words for lang in langs}
     if script == "Cyrillic":
-        # Cyrillic letters of the lower-cased text; from the character counts when they cover it
+        # Cyrillic letters of the lower-cased text; from the non-ASCII counts when they cover it
         # (lower() maps no other character to a Cyrillic one, nor one Cyrillic letter to two).
         lowered: Counter = Counter()
         for c, n in (chars if len(text) <= 200_000 else Counter(text)).items():
