@@ -22,7 +22,7 @@ from .clean import derivative, norm_line, split_lines
 from .outcome import EXIT_FAILED, EXIT_OK
 from . import outlet
 from .outlet import OutletRegistry
-from .prefilter import NEVER, Gated, fold, fold_join
+from .prefilter import NEVER, Gated, fold, mask_of
 from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Fact, Origin, Person
 
 findings.rule("IN-E101", "docs/extraction.md#encoding", "the input text is not UTF-8 (archiver refuses to re-encode a preserved original)")
@@ -208,8 +208,8 @@ def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None,
     """(published, original_published).  Only dates stated as the publication's, never body dates."""
     original = None
     folded = [fold(s) for s in lines]
-    whole = "\n".join(folded)
-    first_published, pub_label, updated = (g.live(whole) for g in (_FIRST_PUBLISHED, _PUB_LABEL_G, _UPDATED_G))
+    mask = mask_of(lines)
+    first_published, pub_label, updated = (g.live(mask) for g in (_FIRST_PUBLISHED, _PUB_LABEL_G, _UPDATED_G))
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
             continue
@@ -383,8 +383,8 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
     # Q/A labels name outlets too ("Marcin Makowski, Interia: ...?")
     label_outlets = []
     folded = [fold(s) for s in lines]
-    whole = "\n".join(folded)
-    qa_label, asks, republished_by = (g.live(whole) for g in (_QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G))
+    mask = mask_of(lines)
+    qa_label, asks, republished_by = (g.live(mask) for g in (_QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G))
     for i, s in enumerate(lines, 1):
         m = qa_label.match(s, folded[i - 1])
         if m and m.group("desc") and m.group("said").strip().endswith("?") and persons.clean_name(m.group("name")):
@@ -573,7 +573,7 @@ def markers_hint(lines) -> bool:
 
 
 def _first_published_language(lines) -> tuple[str, int] | None:
-    if _FIRST_PUBLISHED.live(fold_join(lines)) is NEVER:
+    if _FIRST_PUBLISHED.live(mask_of(lines)) is NEVER:
         return None  # the words it needs are nowhere in the text
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:

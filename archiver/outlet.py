@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .language import tag_for
-from .prefilter import Gated, fold, fold_join
+from .prefilter import Gated, fold, mask_of
 
 MAX_REGISTRY_BYTES = 4 * 1024 * 1024
 
@@ -211,8 +211,8 @@ def find_mentions(lines, bp, registry, header_end, labels_outlets) -> list[Menti
     """Every statement in the (normalised) lines that names an outlet; boilerplate lines are skipped."""
     out: list[Mention] = []
     todo = [(i, s.strip()) for i, s in enumerate(lines, 1) if not (i in bp or not s.strip() or len(s) > 3000)]
-    whole = fold_join(t for _, t in todo)
-    g = {rx: gated.live(whole) for rx, gated in _G.items()}  # rules whose words the text holds
+    mask = mask_of(t for _, t in todo)
+    g = {rx: gated.live(mask) for rx, gated in _G.items()}  # rules whose words the text holds
     for i, t in todo:
         f = fold(t)
         if len(t) <= 220:

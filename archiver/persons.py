@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from . import dates
-from .prefilter import Gated, fold, fold_join
+from .prefilter import Gated, fold, mask_of
 
 _UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽА-ЯЁІЇЄЎҐ"
 _TOKEN = rf"(?:[{_UP}]\.|[{_UP}][\w'’]*(?:-[{_UP}]?[\w'’]+)?)"  # a word, or an initial ("Jane M. Doe")
@@ -108,8 +108,8 @@ def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[
     outlet_keys = {o.casefold() for o in outlets}
     has_ivr_label = False
     labels: list[tuple[int, str, str | None, str]] = []
-    whole = fold_join(lines)
-    g = {rx: gated.live(whole) for rx, gated in _G.items()}  # rules whose words the text holds
+    mask = mask_of(lines)
+    g = {rx: gated.live(mask) for rx, gated in _G.items()}  # rules whose words the text holds
     for i, line in enumerate(lines, 1):
         t = line.strip()
         if not t or len(t) > 5000:

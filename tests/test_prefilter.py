@@ -102,3 +102,14 @@ def test_person_rule_ties_do_not_depend_on_the_hash_seed(seeds_dir):
                            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(HERE.parent)}).stdout
             for seed in ("1", "2", "3", "7", "11")}
     assert len(outs) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_piece, min_size=0, max_size=14).map("".join))
+def test_one_pass_masks_equal_the_word_tests(s):
+    # The automaton's answer for a line is exactly "one of the rule's words is in it".
+    f = prefilter.fold(s)
+    mask = prefilter.line_mask(f)
+    for g in prefilter.GATED:
+        assert bool(mask & g.bit) == g.needs.may_match(f), (g.rx.pattern[:60], s)
+    assert prefilter.mask_of([s]) == mask
