@@ -243,8 +243,7 @@ def build_bag(rec: record.Record, data: bytes, cleaned: str | None, ctx: Context
     ]
     if rec.original.media_type != files[0].media_type:
         files[0] = mets.FileFacts(files[0].path, "original", files[0].size, files[0].digests, rec.original.media_type)
-    tree = mets.build(rec, files, created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), organization=ctx.config.organization)
-    mbytes = mets.serialize(tree)
+    mbytes = mets.render(rec, files, created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), organization=ctx.config.organization)
     payload[layout.METS] = mbytes
     digests[layout.METS] = hash_bytes(mbytes, digest_algs)
 
