@@ -61,6 +61,8 @@ class Result:
     supersedes: str | None = None
     item: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    # The catalog rows of the bag written (catalog.read_written_bag), so the parent need not read it again.
+    catalog: tuple | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
         d = {"file": self.file, "status": self.status, "bag": self.bag, "id": self.id,
@@ -332,7 +334,20 @@ def _package_record(
         res.findings.append(Finding.of("IN-E011", label, one_line(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""))))
         return res
     res.status, res.bag, res.supersedes = "packaged", str(target), supersedes
+    res.catalog = _catalog_rows(target, plan, rec)
     return res
+
+
+def _catalog_rows(target: Path, plan: bag.BagPlan, rec: record.Record):
+    """The new bag's catalog rows, made here (in the worker) from what was just written; None: the parent reads the bag."""
+    from .catalog import read_written_bag
+
+    try:
+        return read_written_bag(target, plan, rec)
+    except Exception:  # noqa: BLE001 - the catalog is an index; the parent falls back to reading the bag
+        if os.environ.get("ARCHIVER_DEBUG"):
+            raise
+        return None
 
 
 def package_text(job: Job, ctx: Context) -> list[Result]:
@@ -579,5 +594,7 @@ def package(
     # Keep the catalog current: an index only, so a failure is a warning (CAT-W001), never a failed run.
     from .catalog import index_bags_after
 
-    outcome.notices.extend(index_bags_after(r.bag for r in outcome.results if r.status == "packaged" and r.bag))
+    packaged = [r for r in outcome.results if r.status == "packaged" and r.bag]
+    known = {str(Path(r.bag)): r.catalog for r in packaged if r.catalog is not None}
+    outcome.notices.extend(index_bags_after((r.bag for r in packaged), known=known))
     return outcome
