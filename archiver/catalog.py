@@ -337,10 +337,15 @@ def bag_dirs(bags_dir: Path) -> list[Path]:
     return [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False) and is_bag(Path(e.path))]
 
 
-def stamp(bag: Path) -> str:
-    """What changes when a bag's catalogued content changes (cheap: stats of its tag files)."""
+def stamp(bag: Path, tagmanifests=None) -> str:
+    """What changes when a bag's catalogued content changes (cheap: stats of its tag files).
+
+    ``tagmanifests``: their names when known (a bag just written), instead of listing the folder.
+    """
+    if tagmanifests is None:
+        tagmanifests = [p.name for p in bag.glob("tagmanifest-*.txt")]
     parts = []
-    for name in ("bag-info.txt", layout.RECORD, *sorted(p.name for p in bag.glob("tagmanifest-*.txt"))):
+    for name in ("bag-info.txt", layout.RECORD, *sorted(tagmanifests)):
         try:
             st = os.lstat(bag / name)
             parts.append(f"{name}:{st.st_mtime_ns}:{st.st_size}")
@@ -429,7 +434,7 @@ def read_written_bag(bag: Path, plan, record: Record) -> tuple[dict, list[dict],
     except OSError:
         return None
     row = _row_from(bag.name, record, info, files, None, record_json=raw_record.decode("utf-8"))
-    row["stamp"] = stamp(bag)
+    row["stamp"] = stamp(bag, [n for n in names if n.startswith("tag")])
     persons = [{"name": p.name, "role": p.role, "aliases": list(p.aliases)} for p in record.persons]
     return row, persons, files
 

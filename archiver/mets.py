@@ -142,7 +142,9 @@ class _Node:
 
 def _el(parent: _Node, prefix: str, local: str, text: str | None = None, **attrs) -> _Node:
     """A child element; attributes whose value is None are left out, "xlink:href" names a prefixed one."""
-    e = _Node(f"{prefix}:{local}", {k: v for k, v in attrs.items() if v is not None}, text)
+    if None in attrs.values():
+        attrs = {k: v for k, v in attrs.items() if v is not None}
+    e = _Node(f"{prefix}:{local}", attrs, text)
     parent.children.append(e)
     return e
 
