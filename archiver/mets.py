@@ -181,25 +181,23 @@ def _attr(v: str) -> str:
     return v
 
 
-def _start(node: _Node, indent: str) -> str:
-    if node.attrs:
-        return f"{indent}<{node.tag}" + "".join([f' {k}="{_attr(v)}"' for k, v in node.attrs.items()])
-    return f"{indent}<{node.tag}"
+def _attrs(node: _Node) -> str:
+    return "".join([f' {k}="{_attr(v)}"' for k, v in node.attrs.items()]) if node.attrs else ""
 
 
 def _render(node: _Node, indent: str, out: list) -> None:
-    """An element with children, as lxml's pretty_print writes it; leaves inline (one call less each)."""
+    """An element with children, as lxml's pretty_print writes it; its leaves inline (one call less each)."""
     if node.text is not None:  # mixed content is never built; lxml would not indent it
         raise AssertionError(f"mets: {node.tag} has both text and elements")
-    out.append(_start(node, indent) + ">\n")
+    out.append(f"{indent}<{node.tag}{_attrs(node)}>\n")
     inner = indent + "  "
     for child in node.children:
         if child.children:
             _render(child, inner, out)
         elif child.text is not None:
-            out.append(f"{_start(child, inner)}>{_text(child.text)}</{child.tag}>\n")
+            out.append(f"{inner}<{child.tag}{_attrs(child)}>{_text(child.text)}</{child.tag}>\n")
         else:
-            out.append(_start(child, inner) + "/>\n")
+            out.append(f"{inner}<{child.tag}{_attrs(child)}/>\n")
     out.append(f"{indent}</{node.tag}>\n")
 
 
