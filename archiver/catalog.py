@@ -858,11 +858,11 @@ def note_event(bag_path, event_type: str, outcome: str, detail: str = "", *, cre
     return _hook(bag_path, create, action)
 
 
-def index_bags_after(bag_paths, event: tuple[str, str, str] | None = None, *, known: dict | None = None) -> list[Finding]:
+def index_bags_after(bag_paths, event: tuple[str, str, str] | None = None, *, known=None) -> list[Finding]:
     """Catalog a batch of freshly written bags (package, receive), optionally with one event each.
 
     ``event`` is (eventType, outcome, detail), e.g. (INGESTION, "success", "received from DELIVERY").
-    ``known`` maps str(bag path) to ``read_written_bag``'s rows, so those bags are not read again.
+    ``known`` (a dict, or anything with its ``get``) maps str(bag path) to ``read_written_bag``'s rows, so those bags are not read again.
     Bags are grouped by folder (one catalog each).  Returns warnings, never raises.
     """
     by_folder: dict[Path, list[Path]] = {}
