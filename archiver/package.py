@@ -583,7 +583,10 @@ def package(
         else:
             # Workers are forked from this process: import what they use here, once, instead of in
             # each worker (~0.25 s of CPU per worker on this machine: lxml, ftfy, the extraction rules).
-            from . import catalog, extract, mets, premis  # noqa: F401
+            try:
+                from . import catalog, extract, mets, premis  # noqa: F401
+            except ImportError:
+                pass  # each worker meets it again, and each text fails with IN-E012, as without this
             with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(ctx,)) as pool:
                 # Small chunks (at most CHUNK_TEXTS texts): the last chunks leave no worker idle for long.
                 chunk = max(1, min(CHUNK_TEXTS, len(jobs_list) // (workers * 4)))
