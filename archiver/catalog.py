@@ -275,26 +275,38 @@ def _manifest_lines(path: Path) -> Iterator[tuple[str, str]]:
     """(path, digest) pairs of a manifest, streamed with a cap on line length."""
     fd = open_regular(path)
     with os.fdopen(fd, "rb") as f:
-        total = 0
-        while True:
-            raw = f.readline(MAX_LINE + 1)
-            if not raw:
-                return
-            total += len(raw)
-            if len(raw) > MAX_LINE or total > MAX_MANIFEST:
-                raise OSError(f"{path.name}: a line or the file is too long")
-            line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
-            parts = line.split(None, 1)
-            if len(parts) == 2:
-                # RFC 8493 §2.1.3: %0A, %0D and %25 are the only escapes in a manifest path.
-                name = re.sub(r"%(0A|0D|25)", lambda m: unquote(m.group(0)), parts[1].lstrip("*"), flags=re.I)
-                yield name, parts[0].lower()
+        yield from _manifest_entries(f, path.name)
+
+
+def _manifest_entries(f, name: str) -> Iterator[tuple[str, str]]:
+    """(path, digest) pairs from a binary file object (a manifest on disk, or its bytes in memory)."""
+    total = 0
+    while True:
+        raw = f.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        total += len(raw)
+        if len(raw) > MAX_LINE or total > MAX_MANIFEST:
+            raise OSError(f"{name}: a line or the file is too long")
+        line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            # RFC 8493 §2.1.3: %0A, %0D and %25 are the only escapes in a manifest path.
+            rel = parts[1].lstrip("*")
+            if "%" in rel:
+                rel = re.sub(r"%(0A|0D|25)", lambda m: unquote(m.group(0)), rel, flags=re.I)
+            yield rel, parts[0].lower()
+
+
+def inside_clean(rel: str) -> bool:
+    """The part of ``inside`` that needs no disk: no absolute path, backslash, or empty, . or .. segment."""
+    return not (rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in rel.split("/")))
 
 
 def inside(bag: Path, rel: str) -> bool:
     """Whether a manifest path stays in the bag without passing through a symbolic link (hostile bags)."""
     parts = rel.split("/")
-    if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+    if not inside_clean(rel):
         return False
     here = bag
     for p in parts[:-1]:
@@ -325,10 +337,15 @@ def bag_dirs(bags_dir: Path) -> list[Path]:
     return [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False) and is_bag(Path(e.path))]
 
 
-def stamp(bag: Path) -> str:
-    """What changes when a bag's catalogued content changes (cheap: stats of its tag files)."""
+def stamp(bag: Path, tagmanifests=None) -> str:
+    """What changes when a bag's catalogued content changes (cheap: stats of its tag files).
+
+    ``tagmanifests``: their names when known (a bag just written), instead of listing the folder.
+    """
+    if tagmanifests is None:
+        tagmanifests = [p.name for p in bag.glob("tagmanifest-*.txt")]
     parts = []
-    for name in ("bag-info.txt", layout.RECORD, *sorted(p.name for p in bag.glob("tagmanifest-*.txt"))):
+    for name in ("bag-info.txt", layout.RECORD, *sorted(tagmanifests)):
         try:
             st = os.lstat(bag / name)
             parts.append(f"{name}:{st.st_mtime_ns}:{st.st_size}")
@@ -379,7 +396,51 @@ def read_bag(bag: Path) -> tuple[dict, list[dict], list[dict], list[Finding]]:
     return row, persons, files, findings
 
 
-def _row_from(name: str, record: Record | None, info: dict, files: list[dict], problem: str | None) -> dict:
+def read_written_bag(bag: Path, plan, record: Record) -> tuple[dict, list[dict], list[dict]] | None:
+    """What ``read_bag`` reads from a bag just written from ``plan`` (a bag.BagPlan) for ``record``, mostly from memory.
+
+    For ``package``: its workers catalog their own bags, so the run's parent
+    only stores rows (1.3 -> 0.2 ms of CPU per bag).  The same parsers run on
+    the bytes just written; file sizes are those bytes' lengths; the record
+    is the one written (record.json round-trips exactly: tests/test_record.py);
+    the stamp is read from disk.  None when the bag is unusual in any way
+    (an oversized tag file, a finding): the caller then reads the bag itself.
+    """
+    data = {f.path: f.data for f in plan.files}
+    raw_info, raw_record = data.get("bag-info.txt"), data.get(layout.RECORD)
+    if raw_info is None or raw_record is None or len(raw_info) > MAX_TAG_FILE or len(raw_record) > MAX_RECORD:
+        return None
+    info: dict[str, str] = {}
+    for label, value in parse_bag_info(raw_info.decode("utf-8", "replace")):
+        info.setdefault(label.lower(), value)
+    files: list[dict] = []
+    sizes: dict[str, int] = {}
+    names = sorted(p for p in data if "/" not in p and p.startswith("manifest-") and p.endswith(".txt"))
+    names += sorted(p for p in data if "/" not in p and p.startswith("tagmanifest-") and p.endswith(".txt"))
+    try:
+        for manifest in names:
+            alg = manifest.split("-", 1)[1][: -len(".txt")]
+            for rel, digest in _manifest_entries(io.BytesIO(data[manifest]), manifest):
+                if rel not in sizes:
+                    if rel in data and inside_clean(rel):
+                        sizes[rel] = len(data[rel])
+                    else:  # not a file of the plan: exactly what read_bag does
+                        try:
+                            st = os.lstat(bag / rel) if inside(bag, rel) else None
+                            sizes[rel] = st.st_size if st else -1
+                        except OSError:
+                            sizes[rel] = -1
+                files.append({"path": rel, "algorithm": alg, "digest": digest, "size": sizes[rel], "tag": manifest.startswith("tag")})
+    except OSError:
+        return None
+    row = _row_from(bag.name, record, info, files, None, record_json=raw_record.decode("utf-8"))
+    row["stamp"] = stamp(bag, [n for n in names if n.startswith("tag")])
+    persons = [{"name": p.name, "role": p.role, "aliases": list(p.aliases)} for p in record.persons]
+    return row, persons, files
+
+
+def _row_from(name: str, record: Record | None, info: dict, files: list[dict], problem: str | None,
+              record_json: str | None = None) -> dict:
     v = {p: f.value for p, f in flatten(record).items()} if record else {}
     g = lambda p: v.get(p, UNKNOWN)  # noqa: E731
     published = g("dates.published")
@@ -414,7 +475,7 @@ def _row_from(name: str, record: Record | None, info: dict, files: list[dict], p
         "text_digest": text_digest,
         "bagging_date": info.get("bagging-date", UNKNOWN),
         "payload_oxum": info.get("payload-oxum", UNKNOWN),
-        "record_json": record.dumps() if record else None,
+        "record_json": record_json if record_json is not None else record.dumps() if record else None,
         "problem": problem,
     }
 
@@ -797,10 +858,11 @@ def note_event(bag_path, event_type: str, outcome: str, detail: str = "", *, cre
     return _hook(bag_path, create, action)
 
 
-def index_bags_after(bag_paths, event: tuple[str, str, str] | None = None) -> list[Finding]:
+def index_bags_after(bag_paths, event: tuple[str, str, str] | None = None, *, known=None) -> list[Finding]:
     """Catalog a batch of freshly written bags (package, receive), optionally with one event each.
 
     ``event`` is (eventType, outcome, detail), e.g. (INGESTION, "success", "received from DELIVERY").
+    ``known`` (a dict, or anything with its ``get``) maps str(bag path) to ``read_written_bag``'s rows, so those bags are not read again.
     Bags are grouped by folder (one catalog each).  Returns warnings, never raises.
     """
     by_folder: dict[Path, list[Path]] = {}
@@ -813,7 +875,8 @@ def index_bags_after(bag_paths, event: tuple[str, str, str] | None = None) -> li
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for b in bags:
-                    row, persons, files, _ = read_bag(b)
+                    rows = (known or {}).get(str(b))
+                    row, persons, files = rows if rows is not None else read_bag(b)[:3]
                     _store(conn, row, persons, files)
                     if event is not None:
                         add_event(conn, b.name, row["id"], event[0], event[1], one_line(event[2], 2000))

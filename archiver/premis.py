@@ -20,8 +20,7 @@ _EVENT_DETAIL = {
 }
 
 
-def _el(*a, **k):
-    return _m._el(*a, **k)
+_el = _m._el
 
 
 def _vocab(parent, local: str, term: str, scheme: str, code: str | None = None):
@@ -35,13 +34,13 @@ def _wrap(amd, section: str, id_: str, mdtype: str):
     return _el(wrap, "mets", "xmlData")
 
 
-def _ident(parent, kind: str, typ: str, value: str, role: str | None = None):
+def _ident(parent, kind: str, typ: str, value: str, role: str | None = None, **role_attrs):
     e = _el(parent, "premis", kind)
     _el(e, "premis", f"{kind}Type", typ)
     _el(e, "premis", f"{kind}Value", value)
     if role is not None:
         short = kind.removesuffix("Identifier")
-        _el(e, "premis", f"{short}Role", role)
+        _el(e, "premis", f"{short}Role", role, **role_attrs)
     return e
 
 
@@ -175,12 +174,9 @@ def add(amd, record: Record, files, ids: dict[str, str], *, created: str, organi
         if t != "capture":  # the capturing agent is not recorded; we do not invent one
             for _id, value, _n, _v, kind in agents:
                 role = "executing program" if kind == "software" else "implementer"
-                la = _ident(ev, "linkingAgentIdentifier", "local", value, role)
-                la.find(f"{{{_m.PREMIS_NS}}}linkingAgentRole").attrib.update({
-                    "authority": "eventRelatedAgentRole",
-                    "authorityURI": f"{_LOC}eventRelatedAgentRole",
-                    "valueURI": f"{_LOC}eventRelatedAgentRole/" + ("exe" if kind == "software" else "imp"),
-                })
+                _ident(ev, "linkingAgentIdentifier", "local", value, role,
+                       authority="eventRelatedAgentRole", authorityURI=f"{_LOC}eventRelatedAgentRole",
+                       valueURI=f"{_LOC}eventRelatedAgentRole/" + ("exe" if kind == "software" else "imp"))
         for f, role in events_for[t]:
             _ident(ev, "linkingObjectIdentifier", "UUID", object_uuid(rid, f.path), role)
 

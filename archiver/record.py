@@ -339,7 +339,81 @@ class Record(BaseModel):
 
     def dumps(self) -> str:
         """Canonical JSON: sorted keys, two-space indent, trailing newline (byte-stable)."""
-        return json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+        return canonical_json(self.to_json()) + "\n"
+
+
+# --- canonical JSON ---------------------------------------------------------
+
+# json.dumps(indent=2) always runs the pure-Python encoder (generators per
+# token): 0.21 ms per record.  This writer gives the same text for the JSON
+# types a model dump holds (str keys; str, int, float, bool, None, list, dict)
+# and hands anything else to json.dumps.  0.21 -> 0.10 ms per record
+# (bench corpus), byte-identical (tests/test_record.py compares both).
+_json_str = json.encoder.encode_basestring  # C-accelerated, ensure_ascii=False
+
+
+def _json_float(f: float) -> str:
+    if f != f:
+        return "NaN"
+    if f in (float("inf"), float("-inf")):
+        return "Infinity" if f > 0 else "-Infinity"
+    return float.__repr__(f)
+
+
+class _Unusual(Exception):
+    """A value the fast writer leaves to json.dumps."""
+
+
+def _json_parts(o, indent: str, out: list) -> None:
+    # json.encoder._make_iterencode's choices, in its order (bool before int), most common types first.
+    if isinstance(o, str):
+        out.append(_json_str(o))
+    elif isinstance(o, dict):
+        if not o:
+            out.append("{}")
+            return
+        inner = indent + "  "
+        sep = "{"
+        for k, v in sorted(o.items()):
+            if not isinstance(k, str):
+                raise _Unusual
+            out.append(f"{sep}{inner}{_json_str(k)}: ")
+            sep = ","
+            _json_parts(v, inner, out)
+        out.append(indent + "}")
+    elif isinstance(o, (list, tuple)):
+        if not o:
+            out.append("[]")
+            return
+        inner = indent + "  "
+        sep = "["
+        for v in o:
+            out.append(sep + inner)
+            sep = ","
+            _json_parts(v, inner, out)
+        out.append(indent + "]")
+    elif o is None:
+        out.append("null")
+    elif o is True:
+        out.append("true")
+    elif o is False:
+        out.append("false")
+    elif isinstance(o, int):
+        out.append(int.__repr__(o))
+    elif isinstance(o, float):
+        out.append(_json_float(o))
+    else:
+        raise _Unusual
+
+
+def canonical_json(obj) -> str:
+    """``json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=2)``, faster."""
+    out: list[str] = []
+    try:
+        _json_parts(obj, "\n", out)
+    except (_Unusual, TypeError, RecursionError):
+        return json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=2)
+    return "".join(out)
 
 
 # --- metadata rules across fields -----------------------------------------

@@ -40,8 +40,9 @@ STAGES = {
         "archiver.extract:_find_outlets", "archiver.extract:_published",
         "archiver.curator:merge", "archiver.record:build",
         "archiver.record:Record.dumps", "archiver.hashing:hash_bytes", "archiver.mets:build",
-        "archiver.mets:serialize", "archiver.bag:plan", "archiver.bag:write",
+        "archiver.mets:serialize", "archiver.mets:render", "archiver.bag:plan", "archiver.bag:write",
         "archiver.bag:_write_file", "archiver.bag:_fsync_dir",
+        "archiver.catalog:read_written_bag", "archiver.catalog:read_bag", "archiver.catalog:index_bags_after",
     ],
     "validate": [
         "archiver.validate:validate_path", "archiver.tree:DirTree.read",

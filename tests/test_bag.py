@@ -153,7 +153,7 @@ def test_a_failure_at_each_write_step_leaves_no_partial_bag(tmp_path, monkeypatc
     elif bag._SYNCFS is None:
         pytest.skip("no syncfs on this platform")
     # The catalog beside the bags is an index with its own tests; creating it ~100 times is slow.
-    monkeypatch.setattr("archiver.catalog.index_bags_after", lambda bags: [])
+    monkeypatch.setattr("archiver.catalog.index_bags_after", lambda bags, **kw: [])
     src = _make_input(tmp_path)
     with monkeypatch.context() as m:
         counter = Injector(m, None)

@@ -121,3 +121,72 @@ def test_a_catalog_failure_never_fails_packaging(tmp_path, monkeypatch):
     assert out.exit_code == 0
     assert [f.code for f in out.notices] == ["CAT-W001"]
     assert any(p.is_dir() and not p.name.startswith(".") for p in (tmp_path / "bags").iterdir())
+
+
+# --- package's workers catalog their own bags: exactly what read_bag reads -----
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_rows_package_makes_are_what_read_bag_reads(tmp_path, monkeypatch, jobs):
+    from pathlib import Path
+
+    from archiver.config import Config
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "in"
+    src.mkdir()
+    texts = sorted((Path(__file__).parent / "texts").glob("*.txt"))
+    for p in texts:
+        shutil.copy(p, src / p.name)
+    # Names the manifests must escape or that need a payload slug.
+    (src / "100% sure.txt").write_bytes(texts[0].read_bytes() + b"\nA line of its own.\n")
+    (src / "\u3000wide space.txt").write_text("Title: A wide space\n\nThe body of a text.\n", encoding="utf-8")
+    (src / "line\nbreak.txt").write_text("Another text entirely.\n", encoding="utf-8")
+    cfg = Config(algorithms=["md5", "sha256", "sha512"], organization="Org")
+    seen = {}
+    real = catalog.index_bags_after
+
+    def spy(paths, event=None, *, known=None):
+        paths = list(paths)
+        seen.update((p, known.get(str(Path(p)))) for p in paths)
+        return real(paths, event, known=known)
+
+    monkeypatch.setattr(catalog, "index_bags_after", spy)
+    outcome = package([src], out=tmp_path / "bags", jobs=jobs, config=cfg, split=True)
+    packaged = [r for r in outcome.results if r.status == "packaged"]
+    assert len(packaged) >= len(texts) + 3
+    for r in packaged:
+        assert r.catalog is None  # spooled to a file, not kept with the results
+        assert seen[r.bag] is not None, r.file
+        assert seen[r.bag] == catalog.read_bag(Path(r.bag))[:3], r.file
+
+
+def test_a_bag_package_could_not_catalog_itself_is_read_from_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("Title: One\n\nA short text.\n", encoding="utf-8")
+
+    def broken(*a, **k):
+        raise RuntimeError("no rows")
+
+    monkeypatch.setattr(catalog, "read_written_bag", broken)
+    outcome = package([tmp_path / "a.txt"], out=tmp_path / "bags", jobs=1)
+    assert outcome.exit_code == 0 and outcome.results[0].catalog is None
+    listed = catalog.list_bags(tmp_path / "bags")
+    assert listed.data["count"] == 1 and listed.data["bags"][0]["id"] == outcome.results[0].id
+
+
+def test_the_row_spool_gives_back_what_it_kept_and_nothing_else():
+    from archiver.package import Result, _RowSpool
+
+    spool = _RowSpool()
+    rows = ({"name": "b1", "record_json": "{}"}, [{"name": "A", "role": "aut", "aliases": []}], [{"path": "data/x"}])
+    kept = [Result(file="a.txt", status="packaged", bag="/out/b1", catalog=rows),
+            Result(file="b.txt", status="failed"),
+            Result(file="c.txt", status="packaged", bag="/out/b3", catalog=({"name": "b3"}, [], []))]
+    assert spool.keep(kept) is kept and all(r.catalog is None for r in kept)
+    assert spool.get("/out/b1") == rows and spool.get("/out/b3") == ({"name": "b3"}, [], [])
+    assert spool.get("/out/b2") is None and spool.get("/out/b2", "x") == "x"
+    spool.close()
+    assert spool.get("/out/b1") is None  # closed: the caller reads the bag instead

@@ -456,3 +456,76 @@ def test_original_names_that_are_not_plain_file_names_still_make_valid_mets(xsd_
         data = mets_bytes(r)
         assert mets.read_record(data) == r
         assert schema_errors(xsd_dir, data) == []
+
+
+# --- the METS writer: exactly what lxml writes for the same tree ----------------
+
+
+def _as_lxml(node, parent=None):
+    """The same tree as lxml elements (the way mets.py built METS before it wrote text itself)."""
+    prefix, local = node.tag.split(":")
+    nsmap = {k.split(":")[1]: v for k, v in node.attrs.items() if k.startswith("xmlns:")} or None
+    tag = f"{{{mets.NS[prefix]}}}{local}"
+    e = etree.Element(tag, nsmap=nsmap) if parent is None else etree.SubElement(parent, tag, nsmap=nsmap)
+    for k, v in node.attrs.items():
+        if k.startswith("xmlns:"):
+            continue
+        if ":" in k:
+            p, n = k.split(":")
+            k = f"{{{mets.NS[p]}}}{n}"
+        e.set(k, v)
+    if node.text is not None:
+        e.text = node.text
+    for child in node.children:
+        _as_lxml(child, e)
+    return e
+
+
+def _both(root):
+    """(lxml's bytes or error, mets._document's bytes or error)."""
+    out = []
+    for fn in (lambda: mets.serialize(_as_lxml(root)), lambda: mets._document(root)):
+        try:
+            out.append(fn())
+        except ValueError as e:
+            out.append((type(e), str(e)))
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records(), st.booleans())
+def test_rendered_mets_is_what_lxml_writes(r, organization):
+    root = mets._build(r, files_for(r), CREATED, "Example & <Library>" if organization else None, "archiver 9.9")
+    lxml_bytes, ours = _both(root)
+    assert ours == lxml_bytes
+    assert mets.render(r, files_for(r), created=CREATED, organization="Example & <Library>" if organization else None,
+                       software="archiver 9.9") == ours
+
+
+ODD = ["", " ", "a&b<c>d\"e'f", "\r\n\t", "]]>", "\x7f\u0085\u2028é😀", "x\ry", "\x00", "a\x0bb", "\ufffe", "ok\ud800", "\x1f"]
+
+
+@pytest.mark.parametrize("value", ODD)
+def test_odd_strings_are_written_or_refused_as_lxml_does(value):
+    root = mets._Node("mets:mets", {f"xmlns:{p}": uri for p, uri in mets.NSMAP.items()}, None)
+    root.set("LABEL", value)
+    mets._el(root, "mets", "name", value)
+    mets._el(root, "mets", "name", "fine", ID=value)
+    mets._el(mets._el(root, "mets", "div"), "mods", "note", value, **{"xlink:href": value})
+    lxml_bytes, ours = _both(root)
+    assert ours == lxml_bytes
+
+
+def test_the_first_string_lxml_would_refuse_is_the_one_reported():
+    root = mets._Node("mets:mets", {f"xmlns:{p}": uri for p, uri in mets.NSMAP.items()}, None)
+    mets._el(root, "mets", "name", "a\x00")
+    mets._el(root, "mets", "name", "b\udfff")  # a different error; must not win
+    lxml_bytes, ours = _both(root)
+    assert ours == lxml_bytes and ours[0] is ValueError and "XML compatible" in ours[1]
+
+
+def test_premis_uuids_are_uuid5():
+    import uuid
+
+    for parts in (("object", "data/objects/a.txt"), ("event", "capture"), ("rights",), ()):
+        assert mets._uuid("ab" * 32, *parts) == str(uuid.uuid5(mets._UUID_NS, "/".join(("ab" * 32, *parts))))

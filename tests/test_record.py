@@ -121,3 +121,42 @@ def test_records_validate_against_the_published_json_schema(root):
     bad["title"] = {"value": "T"}  # an origin is required
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+# --- canonical JSON: the fast writer must equal json.dumps byte for byte ----
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+def _reference(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_canonical_json_is_json_dumps(obj):
+    assert R.canonical_json(obj) == _reference(obj)
+
+
+@pytest.mark.parametrize("obj", [{1: "int key"}, {"a": {2.5: None, "b": 1}}, {"bytes": b"x"}, [{"set": {1}}], {"nan": float("nan")}, {}, []])
+def test_canonical_json_falls_back_or_fails_like_json_dumps(obj):
+    try:
+        expected = _reference(obj)
+    except TypeError as e:
+        with pytest.raises(TypeError) as got:
+            R.canonical_json(obj)
+        assert str(got.value) == str(e)
+    else:
+        assert R.canonical_json(obj) == expected
+
+
+def test_record_dumps_is_the_reference_encoding():
+    r = build(title=fact("Hello “world”\ttab \\ \"q\""), dates__published=fact("XXXX-07-09"), language=fact("en"))
+    assert r.dumps() == _reference(r.to_json()) + "\n"
