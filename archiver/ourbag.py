@@ -67,6 +67,8 @@ def check(tree: BagTree, parsed, files: dict[str, int], *, computed: dict[str, d
 
     from . import mets  # lazily: heavy, and only our bags need it
 
+    mets.remember(data, doc)  # the readers and check_rules use this parse: one per bag
+
     steps = (
         lambda: mets.check_rules(data, layout.METS),
         lambda: xsd.check(data, schemas, layout.METS),

@@ -77,7 +77,8 @@ def parse(data: bytes) -> etree._ElementTree:
     if tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None or tree.docinfo.doctype:
         raise UnsafeXML("XML with a DOCTYPE is refused (entities are never expanded)")
     # Belt and braces: an entity reference that survived (undeclared) stays unexpanded.
-    for node in tree.iter():
-        if isinstance(node, etree._Entity):
-            raise UnsafeXML(f"entity reference &{node.name}; is refused")
+    # iter(etree.Entity) filters in C: the same check as testing every node in Python, ~0.3 ms
+    # less per METS of ~300 nodes (bench/hotspots.py validate).
+    for node in tree.iter(etree.Entity):
+        raise UnsafeXML(f"entity reference &{node.name}; is refused")
     return tree
