@@ -418,6 +418,9 @@ def _check(tree: BagTree, out: Report, *, fast, schemas, profile, serialization)
         out.append(Finding.of("SAFE-E006", p.info_name, one_line(f"profile check failed: {type(e).__name__}: {e}", 200)))
 
 
+_KNOWN: dict[str, dict] = {}  # identifier -> a shipped profile, read-only
+
+
 def _profile_findings(p: Parsed, files, payload, tree, profile, serialization) -> list[Finding]:
     ident = p.info.first("BagIt-Profile-Identifier")
     if profile is None and ident is None:
@@ -427,7 +430,12 @@ def _profile_findings(p: Parsed, files, payload, tree, profile, serialization) -
     except ImportError:  # pragma: no cover - only while profile.py is missing
         return []
     if profile is None:
-        profile = profiles.known(ident)
+        # known() deep-copies the profile (~0.1 ms); check() never changes it, so one copy per identifier serves every bag.
+        profile = _KNOWN.get(ident)
+        if profile is None:
+            profile = profiles.known(ident)
+            if profile is not None and len(_KNOWN) < 16:
+                _KNOWN[ident] = profile
         if profile is None:
             return [Finding.of("BAG-I003", p.info_name, f"BagIt-Profile-Identifier {one_line(ident, 120)!r} is not known here; not checked")]
     facts = profiles.ProfileFacts(
