@@ -172,19 +172,21 @@ class Rules:
     def failed(self, tree) -> list[tuple[str | None, str]]:
         """(assert id, message with whitespace normalized) of every failed assert."""
         out = []
+        element = etree._Element
         for rules in self.patterns:
-            claimed: set = set()  # nodes an earlier rule of this pattern already handled
+            claimed: set | None = set() if len(rules) > 1 else None  # nodes an earlier rule of this pattern handled
             for r in rules:
                 for node in r.context(tree):
-                    if not isinstance(node, etree._Element):
+                    if not isinstance(node, element):
                         raise Unsupported("a rule context matched a non-element node")
-                    if node in claimed:
-                        continue
-                    claimed.add(node)
+                    if claimed is not None:
+                        if node in claimed:
+                            continue
+                        claimed.add(node)
                     variables = {}
                     for name, xp in r.lets:
                         value = xp(node, **variables)
-                        if isinstance(value, list) and not all(isinstance(v, etree._Element) for v in value):
+                        if isinstance(value, list) and not all(isinstance(v, element) for v in value):
                             raise Unsupported(f"let ${name} holds nodes an XPath variable cannot carry")
                         variables[name] = value
                     for a in r.asserts:

@@ -157,7 +157,8 @@ DOC = b"""<m:a xmlns:m="urn:m" n="2"><m:b k="1">one</m:b><m:b k="2">two<m:c/></m
     """<sch:pattern><sch:rule context="m:d/m:b"><sch:assert id="X1" test="false()">in d <sch:value-of select="@k"/></sch:assert></sch:rule>
        <sch:rule context="m:b"><sch:assert id="X2" test="@k = '9'">b <sch:value-of select="@k"/>: <sch:value-of select="count(*)"/> children</sch:assert></sch:rule></sch:pattern>
        <sch:pattern><sch:rule context="m:b | m:c[@k = '|']"><sch:assert id="X3" test="false()"><sch:value-of select="local-name()"/>
-       '<sch:value-of select="."/>'   spaced   out</sch:assert></sch:rule></sch:pattern>""",
+       '<sch:value-of select="."/>'   spaced   out</sch:assert></sch:rule></sch:pattern>
+       <sch:pattern><sch:rule context="m:c | m:d | m:a"><sch:assert id="X4" test="false()"><sch:value-of select="name()"/></sch:assert></sch:rule></sch:pattern>""",
     # lets, in order, node-sets and strings; an absolute context; numbers in messages
     """<sch:pattern><sch:rule context="/m:a"><sch:let name="n" value="number(@n)"/><sch:let name="bs" value="//m:b[@k &lt;= $n]"/>
        <sch:let name="s" value="concat('[', $n, ']')"/>
