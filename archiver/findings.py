@@ -97,5 +97,6 @@ def has_errors(findings) -> bool:
 
 def one_line(text: str, limit: int = 300) -> str:
     """Make untrusted text safe for a one-line message: no newlines or control characters."""
-    cleaned = "".join(ch if ch.isprintable() else "\\x%02x" % ord(ch) if ord(ch) < 256 else "?" for ch in text)
+    # Most text is printable already: then the per-character rewrite below would return it unchanged.
+    cleaned = str(text) if text.isprintable() else "".join(ch if ch.isprintable() else "\\x%02x" % ord(ch) if ord(ch) < 256 else "?" for ch in text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
