@@ -456,7 +456,7 @@ def _xp(xpath: str) -> etree.XPath:
         cache = _PARSED.xpaths = {}
     xp = cache.get(xpath)
     if xp is None:
-        xp = cache[xpath] = etree.XPath(xpath, namespaces=NS)
+        xp = cache[xpath] = etree.XPath(xpath, namespaces=NS, regexp=False)  # NS binds no prefix to EXSLT regexps
     return xp
 
 

@@ -39,6 +39,7 @@ from lxml import etree
 
 SCH = "http://purl.oclc.org/dsdl/schematron"
 _S = f"{{{SCH}}}"
+_EXSLT_RE = "http://exslt.org/regular-expressions"
 
 
 class Unsupported(Exception):
@@ -133,7 +134,10 @@ class Rules:
 
     def _xpath(self, expr: str) -> etree.XPath:
         try:
-            return etree.XPath(expr, namespaces=self.ns, smart_strings=False)
+            # lxml registers its EXSLT regular-expression functions on every call unless told not to;
+            # they are reachable only through a prefix bound to their namespace.
+            regexp = _EXSLT_RE in self.ns.values()
+            return etree.XPath(expr, namespaces=self.ns, smart_strings=False, regexp=regexp)
         except etree.XPathSyntaxError as e:
             raise Unsupported(f"XPath {expr!r}: {e}") from None
 
