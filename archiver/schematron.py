@@ -33,6 +33,8 @@ agree on our METS and on many damaged ones.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -55,7 +57,7 @@ class _Assert:
 
 @dataclass(frozen=True)
 class _Rule:
-    context: etree.XPath  # selects every node the context pattern matches
+    context: object  # tree -> every node the context pattern matches (an etree.XPath, or _iter_list)
     lets: tuple  # (name, etree.XPath)
     asserts: tuple  # _Assert
 
@@ -88,6 +90,13 @@ def _selector(pattern: str) -> str:
             raise Unsupported(f"context pattern {pattern!r}")
         branches.append(p if p.startswith("/") else "//" + p)
     return " | ".join(branches)
+
+
+_QNAME = re.compile(r"(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*")
+
+
+def _iter_list(tree, tags) -> list:
+    return list(tree.iter(*tags))
 
 
 def _check_attrs(el, allowed: set[str]) -> None:
@@ -158,7 +167,19 @@ class Rules:
                 asserts.append(self._assert(child))
             elif child.tag != _S + "report":  # reports never give a failed-assert
                 raise Unsupported(f"rule child {child.tag}")
-        return _Rule(self._xpath(_selector(el.get("context"))), tuple(lets), tuple(asserts))
+        context = self._xpath(_selector(el.get("context")))  # compiled in any case: its syntax is checked
+        names = _split_union(el.get("context"))
+        if all(_QNAME.fullmatch(n) for n in names):
+            # Only element names ("a | b | c"): lxml's iter() finds the same elements, in document order,
+            # in one walk in C; the XPath union walks once per name (METS-E012's seven dates: 41 -> 6 us).
+            tags = []
+            for n in names:
+                prefix, _, local = n.rpartition(":")
+                if prefix and prefix not in self.ns:
+                    raise Unsupported(f"undeclared prefix in {n!r}")
+                tags.append(f"{{{self.ns[prefix]}}}{local}" if prefix else local)
+            context = functools.partial(_iter_list, tags=tuple(tags))
+        return _Rule(context, tuple(lets), tuple(asserts))
 
     def _assert(self, el) -> _Assert:
         _check_attrs(el, {"id", "test", "role", "flag", "see"})
@@ -177,6 +198,8 @@ class Rules:
         """(assert id, message with whitespace normalized) of every failed assert."""
         out = []
         element = etree._Element
+        if isinstance(tree, element):
+            tree = tree.getroottree()  # contexts match anywhere in the document, as XPath's "//" does
         for rules in self.patterns:
             claimed: set | None = set() if len(rules) > 1 else None  # nodes an earlier rule of this pattern handled
             for r in rules:

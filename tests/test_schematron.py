@@ -214,3 +214,11 @@ def test_a_let_holding_attributes_falls_back_to_isoschematron(monkeypatch):
     bad = mets_bytes(rec(**FULL)).replace(b'OBJID="aaaa', b'OBJID="AAAA')
     assert [f.code for f in mets.check_rules(bad)] == ["METS-E001"]
     assert calls == [1]
+
+
+def test_an_element_is_judged_as_its_whole_document():
+    tree = etree.ElementTree(etree.fromstring(mets_bytes(rec(**FULL)).replace(b'encoding="edtf" keyDate', b'encoding="w3cdtf" keyDate')))
+    inner = tree.getroot()[0]
+    fast = mets._fast_rules()
+    assert sorted(fast.failed(inner)) == sorted(fast.failed(tree)) == sorted(mets.failed_asserts_isoschematron(tree))
+    assert {code for code, _ in fast.failed(tree)} == {"METS-E012"}
