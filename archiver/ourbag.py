@@ -38,6 +38,8 @@ MAX_METS = xmlsafe.MAX_XML_BYTES
 # The encodings an XML document may use without a declaration we could read first (XML 1.0 appendix F).
 _XML_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 MAX_RECORD = 4 << 20
+# What validate may read (and hash from memory) before calling check, with the limits check reads them with.
+PREREAD = ((layout.METS, MAX_METS), (layout.RECORD, MAX_RECORD))
 
 
 def _read(tree: BagTree, path: str, limit: int, out: list[Finding]) -> bytes | None:
@@ -48,10 +50,14 @@ def is_ours(root) -> bool:
     return root.get("PROFILE") == layout.METS_PROFILE
 
 
-def check(tree: BagTree, parsed, files: dict[str, int], *, computed: dict[str, dict[str, str]], schemas=None) -> list[Finding]:
-    """Findings for one of our bags; nothing when mets.xml is someone else's METS."""
+def check(tree: BagTree, parsed, files: dict[str, int], *, computed: dict[str, dict[str, str]], schemas=None,
+          preread: dict[str, bytes] | None = None) -> list[Finding]:
+    """Findings for one of our bags; nothing when mets.xml is someone else's METS.
+
+    ``preread``: files of PREREAD the caller already read whole with the same limits (not read again)."""
     out: list[Finding] = []
-    data = _read(tree, layout.METS, MAX_METS, out)
+    preread = preread or {}
+    data = preread[layout.METS] if layout.METS in preread else _read(tree, layout.METS, MAX_METS, out)
     if data is None:
         return out
     # Before parsing we can only guess whose METS this is; a foreign bag's payload is not ours to judge.
@@ -67,10 +73,12 @@ def check(tree: BagTree, parsed, files: dict[str, int], *, computed: dict[str, d
 
     from . import mets  # lazily: heavy, and only our bags need it
 
+    mets.remember(data, doc)  # the readers and check_rules use this parse: one per bag
+
     steps = (
         lambda: mets.check_rules(data, layout.METS),
         lambda: xsd.check(data, schemas, layout.METS),
-        lambda: _record(tree, data, files, mets),
+        lambda: _record(tree, data, files, mets, preread),
         lambda: _files(data, parsed, files, computed, mets),
         lambda: _bag_info(data, parsed, mets),
     )
@@ -82,7 +90,7 @@ def check(tree: BagTree, parsed, files: dict[str, int], *, computed: dict[str, d
     return out
 
 
-def _record(tree, data: bytes, files, mets) -> list[Finding]:
+def _record(tree, data: bytes, files, mets, preread: dict[str, bytes]) -> list[Finding]:
     out: list[Finding] = []
     from .record import Record, findings_from_error
 
@@ -94,7 +102,7 @@ def _record(tree, data: bytes, files, mets) -> list[Finding]:
         return [Finding.of("METS-E501", layout.METS, one_line(str(e)))]
     if layout.RECORD not in files:
         return [Finding.of("METS-E510", layout.RECORD, "missing")]
-    raw = _read(tree, layout.RECORD, MAX_RECORD, out)
+    raw = preread[layout.RECORD] if layout.RECORD in preread else _read(tree, layout.RECORD, MAX_RECORD, out)
     if raw is None:
         return out
     try:

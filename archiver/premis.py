@@ -193,8 +193,8 @@ def add(amd, record: Record, files, ids: dict[str, str], *, created: str, organi
 def object_for(root, file_el, required: bool = True):
     """The PREMIS object a mets:file's ADMID points at."""
     adm = (file_el.get("ADMID") or "").split()
-    objs = [o for a in adm for o in root.xpath(
-        "mets:amdSec/mets:techMD[@ID=$id]/mets:mdWrap/mets:xmlData/premis:object", id=a, namespaces=_m.NS)]
+    find = _m._xp("mets:amdSec/mets:techMD[@ID=$id]/mets:mdWrap/mets:xmlData/premis:object")  # compiled once
+    objs = [o for a in adm for o in find(root, id=a)]
     if len(objs) != 1:
         if not required and not objs:
             return None

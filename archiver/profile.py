@@ -18,6 +18,7 @@ folder or an archive; only ``load`` reads a file.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -278,6 +279,7 @@ def _media(t: str) -> str:
     return _MEDIA_ALIASES.get(t, t)
 
 
+@functools.lru_cache(maxsize=512)  # a profile's few patterns, compiled once per process instead of per bag
 def _glob(pattern: str) -> re.Pattern:
     """A profile path pattern: '*' is any run of characters within one segment; a trailing '/*' covers a whole folder."""
     if pattern.endswith("/*"):

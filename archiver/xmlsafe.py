@@ -67,7 +67,8 @@ def parse(data: bytes) -> etree._ElementTree:
         raise UnsafeXML(f"XML larger than {MAX_XML_BYTES} bytes is refused")
     # A DOCTYPE is where every entity attack lives; no format we read needs one.
     # Look for it in the text as libxml2 will decode it (UTF-16/32 hide it from a byte search).
-    if _DOCTYPE.search(data) or _ENTITY.search(data) or _declares_dtd_in_other_encoding(data):
+    # Both markers start with "<!": most documents have none, and one bytes search settles it (~35 us less).
+    if (b"<!" in data and (_DOCTYPE.search(data) or _ENTITY.search(data))) or _declares_dtd_in_other_encoding(data):
         raise UnsafeXML("XML with a DOCTYPE or entity declaration is refused (entities are never expanded)")
     try:
         tree = etree.ElementTree(etree.fromstring(data, parser()))
@@ -77,7 +78,8 @@ def parse(data: bytes) -> etree._ElementTree:
     if tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None or tree.docinfo.doctype:
         raise UnsafeXML("XML with a DOCTYPE is refused (entities are never expanded)")
     # Belt and braces: an entity reference that survived (undeclared) stays unexpanded.
-    for node in tree.iter():
-        if isinstance(node, etree._Entity):
-            raise UnsafeXML(f"entity reference &{node.name}; is refused")
+    # iter(etree.Entity) filters in C: the same check as testing every node in Python, ~0.3 ms
+    # less per METS of ~300 nodes (bench/hotspots.py validate).
+    for node in tree.iter(etree.Entity):
+        raise UnsafeXML(f"entity reference &{node.name}; is refused")
     return tree

@@ -47,7 +47,7 @@ STAGES = {
     "validate": [
         "archiver.validate:validate_path", "archiver.tree:DirTree.read",
         "archiver.hashing:hash_file", "archiver.xmlsafe:parse",
-        "archiver.ourbag:check", "archiver.mets:check_rules", "archiver.xsd:check",
+        "archiver.ourbag:check", "archiver.mets:check_rules", "archiver.schematron:Rules.failed", "archiver.xsd:check",
         "archiver.mets:read_record", "archiver.mets:read_files", "archiver.mets:read_header",
         "archiver.profile:check",
     ],

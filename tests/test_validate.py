@@ -356,3 +356,29 @@ def test_a_serialized_bag_is_validated_without_unpacking(tmp_path):
     assert "BAG-E013" in [f.code for f in out.bags[1].findings]
     assert [f.code for f in out.bags[2].findings if f.is_error][0].startswith(("ARC-", "SAFE-"))
     assert not (tmp_path / "escape.txt").exists()
+
+
+@pytest.mark.parametrize("thread_bytes", [DirTree.THREAD_BYTES, 0])
+def test_digests_are_right_with_and_without_the_thread_pool(tmp_path, monkeypatch, thread_bytes):
+    """Small bags hash in one thread; past DirTree.THREAD_BYTES (forced to 0 here) a pool does: same digests, same findings."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    contents = {f"f{i:02d}.txt": bytes([i]) * (i * 977) for i in range(40)}
+    bag = write_bag(tmp_path / "b", contents)
+    (bag / "data" / "f07.txt").write_bytes(bytes([8]) * (7 * 977))  # same size, other bytes
+    monkeypatch.setattr(DirTree, "THREAD_BYTES", thread_bytes)
+    pools = []
+    real = ThreadPoolExecutor.__init__
+    monkeypatch.setattr(ThreadPoolExecutor, "__init__", lambda self, *a, **k: pools.append(1) or real(self, *a, **k))
+    tree = DirTree(bag)
+    files = [e.path for e in tree.entries() if e.kind == "file" and e.path.startswith("data/")]
+    assert len(files) == 40 and tree.listed_bytes > 0
+    got = dict(tree.digests(files, ("md5", "sha256")))
+    for path in files:
+        data = (bag / path).read_bytes()
+        assert got[path] == {"md5": hashlib.md5(data).hexdigest(), "sha256": hashlib.sha256(data).hexdigest()}
+    assert bool(pools) == (thread_bytes == 0)
+    found = v.validate_tree(DirTree(bag))
+    assert sorted((f.code, f.path, f.message.split()[0]) for f in found if f.is_error) == [
+        ("BAG-E013", "data/f07.txt", "sha256"), ("BAG-E013", "data/f07.txt", "sha512")]
