@@ -55,6 +55,26 @@ _ASCII_RUNS = re.compile("[\x00-\x7f]+")
 _SINGLE = {"Greek": "el", "Hebrew": "he", "Georgian": "ka", "Armenian": "hy"}
 
 
+_CHUNK_WORDS: dict[str, list[str]] = {}
+
+
+def _words_in(chunk: str) -> list[str]:
+    """_WORD's words in a run of non-space text, remembered for short runs (a text's vocabulary).
+
+    No word holds white space, so the words of a text are those of its space-separated
+    runs; counting the runs first (str.split, in C) and reading each distinct one once
+    measured ~2x faster than running _WORD over the whole text.
+    """
+    got = _CHUNK_WORDS.get(chunk)
+    if got is None:
+        got = _WORD.findall(chunk)
+        if len(chunk) <= 64:
+            if len(_CHUNK_WORDS) >= 8192:
+                _CHUNK_WORDS.clear()
+            _CHUNK_WORDS[chunk] = got
+    return got
+
+
 def detect(text: str) -> tuple[str, float] | None:
     """(BCP 47 tag, confidence) or None when the text is too short or unclear."""
     # Count characters first (C speed), then classify each distinct one: the benchmark
@@ -88,10 +108,11 @@ def detect(text: str) -> tuple[str, float] | None:
     in_script = {ch for ch in chars if _script(ch) == script} | (_ASCII_LETTERS if script == "Latin" else set())
     freq: Counter = Counter()
     n_words = 0
-    for w, n in Counter(_WORD.findall(text[:200_000])).items():
-        if w[0] in in_script:
-            freq[w.lower()] += n
-            n_words += n
+    for chunk, n in Counter(head.split()).items():
+        for w in _words_in(chunk):
+            if w[0] in in_script:
+                freq[w.lower()] += n
+                n_words += n
     if n_words < MIN_WORDS:
         return None
     scores = {lang: sum(freq[w] for w in set(_STOP[lang])) / n_words for lang in langs}
