@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import dates
 from .prefilter import Gated, fold, mask_of
@@ -212,11 +213,32 @@ def same_person(a: str, b: str) -> bool:
     return len(sa) >= 5 and len(sb) >= 5 and sa[:3] == sb[:3] and _lev(sa, sb) <= 2
 
 
+@lru_cache(maxsize=256)
+def _variant_rx(first: str) -> re.Pattern:
+    return re.compile(rf"\b{re.escape(first)}[\w'’]*(?:\s+[{_UP}][\w'’\-]*){{1,3}}")
+
+
+def _starting_with(first: str, text: str):
+    """``_variant_rx(first).finditer(text)``, tried only where ``first`` occurs (every match starts
+    with it): the plain finditer tries every position of the text, once per name."""
+    rx = _variant_rx(first)
+    if not first:
+        yield from rx.finditer(text)
+        return
+    end = 0
+    i = text.find(first)
+    while i >= 0:
+        if i >= end and (m := rx.match(text, i)):
+            yield m
+            end = m.end()
+        i = text.find(first, i + 1)
+
+
 def variants_in_text(name: str, text: str) -> dict[str, int]:
     """Every spelling of ``name`` the text uses, with counts."""
-    first = re.escape(name.split()[0][:3])
+    first = name.split()[0][:3]
     counts: dict[str, int] = {}
-    for m in re.finditer(rf"\b{first}[\w'’]*(?:\s+[{_UP}][\w'’\-]*){{1,3}}", text):
+    for m in _starting_with(first, text):
         words = m.group(0).split()
         for k in range(len(name.split()), 1, -1):
             cand = " ".join(words[:k])

@@ -113,3 +113,12 @@ def test_one_pass_masks_equal_the_word_tests(s):
     for g in prefilter.GATED:
         assert bool(mask & g.bit) == g.needs.may_match(f), (g.rx.pattern[:60], s)
     assert prefilter.mask_of([s]) == mask
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["Pav", "Lat", "Jan", "Ł", "Zü", "Ма"]),
+       st.lists(st.sampled_from(["Pavel Latushko", "Pavel Latushka", "Lat", "Pav", "Janet Doe", "Łukasz Nowak", "Zürich Ost",
+                                 "Марина Ивановна", " ", "  ", "\n", ", ", "xPav Doe", "Pavel’s Boat"]), max_size=12).map("".join))
+def test_name_variants_are_found_where_the_name_starts(first, text):
+    # persons._starting_with tries the variant regex only where the name's first letters are.
+    assert [m.span() for m in persons._starting_with(first, text)] == [m.span() for m in persons._variant_rx(first).finditer(text)]
