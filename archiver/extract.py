@@ -22,7 +22,7 @@ from .clean import derivative, norm_line, split_lines
 from .outcome import EXIT_FAILED, EXIT_OK
 from . import outlet
 from .outlet import OutletRegistry
-from .prefilter import NEVER, Gated, fold, mask_of
+from .prefilter import NEVER, Gated, mask_of, view
 from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Fact, Origin, Person
 
 findings.rule("IN-E101", "docs/extraction.md#encoding", "the input text is not UTF-8 (archiver refuses to re-encode a preserved original)")
@@ -207,7 +207,7 @@ def _title(lines, bp, header_end, registry):
 def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None, Fact | None]:
     """(published, original_published).  Only dates stated as the publication's, never body dates."""
     original = None
-    folded = [fold(s) for s in lines]
+    folded = [view(s) for s in lines]
     mask = mask_of(lines)
     first_published, pub_label, updated = (g.live(mask) for g in (_FIRST_PUBLISHED, _PUB_LABEL_G, _UPDATED_G))
     for i, s in enumerate(lines, 1):
@@ -226,7 +226,7 @@ def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None,
         t = s.strip()
         if not t or len(t) > 300 or i in bp and bp[i] not in ("bp.navigation",):
             continue
-        ft = fold(t)
+        ft = view(t)
         if first_published.search(t, ft):
             continue
         labeled = None
@@ -382,7 +382,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
 
     # Q/A labels name outlets too ("Marcin Makowski, Interia: ...?")
     label_outlets = []
-    folded = [fold(s) for s in lines]
+    folded = [view(s) for s in lines]
     mask = mask_of(lines)
     qa_label, asks, republished_by = (g.live(mask) for g in (_QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G))
     for i, s in enumerate(lines, 1):
@@ -578,7 +578,7 @@ def _first_published_language(lines) -> tuple[str, int] | None:
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
             continue
-        m = _FIRST_PUBLISHED.search(s, fold(s))
+        m = _FIRST_PUBLISHED.search(s, view(s))
         if m and m.group("lang") and (tag := language.tag_for(m.group("lang"))):
             return tag, i
     return None

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .language import tag_for
-from .prefilter import Gated, fold, mask_of
+from .prefilter import Gated, mask_of, view
 
 MAX_REGISTRY_BYTES = 4 * 1024 * 1024
 
@@ -214,7 +214,7 @@ def find_mentions(lines, bp, registry, header_end, labels_outlets) -> list[Menti
     mask = mask_of(t for _, t in todo)
     g = {rx: gated.live(mask) for rx, gated in _G.items()}  # rules whose words the text holds
     for i, t in todo:
-        f = fold(t)
+        f = view(t)
         if len(t) <= 220:
             for rx, rule in ((ORIGINAL_IN, "outlet.original-article-in"), (ORIGINAL_COLON, "outlet.original-article"),
                              (SOURCE, "outlet.source")):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from . import dates
-from .prefilter import Gated, fold, mask_of
+from .prefilter import Gated, mask_of, view
 
 _UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽА-ЯЁІЇЄЎҐ"
 _TOKEN = rf"(?:[{_UP}]\.|[{_UP}][\w'’]*(?:-[{_UP}]?[\w'’]+)?)"  # a word, or an initial ("Jane M. Doe")
@@ -115,7 +115,7 @@ def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[
         t = line.strip()
         if not t or len(t) > 5000:
             continue
-        f = fold(t)
+        f = view(t)
         if i <= header_end or i > len(lines) - 5:
             m = g[BYLINE].match(t, f)
             if m and len(t) <= 200:

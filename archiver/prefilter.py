@@ -41,22 +41,8 @@ _PRE = {0x130: "i"}
 _SPECIAL = re.compile("[" + "".join(map(chr, sorted(_CANON))) + "]")
 
 
-_MEMO: dict[str, str] = {}  # the rules of one text fold the same lines several times
-
-
 def fold(s: str) -> str:
     """``s`` lower-cased for literal tests, the same length as ``s`` (positions stay valid)."""
-    got = _MEMO.get(s)
-    if got is None:
-        got = _fold(s)
-        if len(s) <= 2000:  # bounded: at most 1024 short lines are kept
-            if len(_MEMO) >= 1024:
-                _MEMO.clear()
-            _MEMO[s] = got
-    return got
-
-
-def _fold(s: str) -> str:
     if s.isascii():
         return s.lower()
     if "\u0130" in s:
@@ -193,14 +179,13 @@ class Gated:
         GATED.append(self)
         _WORDS.clear()  # the automaton is rebuilt with this rule's words on next use
 
-    def live(self, mask: "int | str") -> "Gated | _Never":
-        """Itself if the text (its ``mask_of``, or its folded form) may match, else NEVER."""
-        if isinstance(mask, str):
-            mask = line_mask(mask)
+    def live(self, mask: int) -> "Gated | _Never":
+        """Itself if the text (its ``mask_of``) may match, else NEVER."""
         return self if mask & self.bit else NEVER
 
-    def match(self, s: str, folded: str):
-        return self.rx.match(s) if line_mask(folded) & self.bit else None
+    # The per-line methods take the line and its ``view``: (folded line, mask of rules).
+    def match(self, s: str, v: tuple[str, int]):
+        return self.rx.match(s) if v[1] & self.bit else None
 
     def _starts(self, folded: str) -> list[int]:
         found = set()
@@ -211,20 +196,20 @@ class Gated:
                 i = folded.find(w, i + 1)
         return sorted(found)
 
-    def search(self, s: str, folded: str):
-        if not line_mask(folded) & self.bit:
+    def search(self, s: str, v: tuple[str, int]):
+        if not v[1] & self.bit:
             return None
         if self.starts is None:
             return self.rx.search(s)
-        for i in self._starts(folded):
+        for i in self._starts(v[0]):
             if m := self.rx.match(s, i):
                 return m
         return None
 
-    def finditer(self, s: str, folded: str):
-        if not line_mask(folded) & self.bit:
+    def finditer(self, s: str, v: tuple[str, int]):
+        if not v[1] & self.bit:
             return ()
-        return self.rx.finditer(s) if self.starts is None else self._iter(s, folded)
+        return self.rx.finditer(s) if self.starts is None else self._iter(s, v[0])
 
     def _iter(self, s: str, folded: str):
         end = 0
@@ -237,12 +222,12 @@ class Gated:
 class _Never:
     __slots__ = ()
 
-    def match(self, s, folded):
+    def match(self, s, v):
         return None
 
     search = match
 
-    def finditer(self, s, folded):
+    def finditer(self, s, v):
         return ()
 
 
@@ -254,7 +239,6 @@ GATED: list[Gated] = []  # every gated rule, for tests/test_prefilter.py
 # once per absent word (~6 us per word over a 12 KB text, ~200 words): the benchmark measured
 # that at over 1 ms per text; the automaton does it in one pass.
 _WORDS: dict[str, object] = {}  # {"automaton": ..., "always": mask of rules without words}
-_MASKS: dict[str, int] = {}
 
 
 def _automaton():
@@ -274,28 +258,39 @@ def _automaton():
         if bits:
             auto.make_automaton()
         _WORDS.update(automaton=auto if bits else None, always=always)
-        _MASKS.clear()
+        _VIEWS.clear()
     return _WORDS["automaton"], _WORDS["always"]
 
 
 def line_mask(folded: str) -> int:
-    """The rules (bits of GATED) whose words occur in ``folded`` (remembered for short lines)."""
-    got = _MASKS.get(folded)
+    """The rules (bits of GATED) whose words occur in ``folded``."""
+    auto, got = _automaton()
+    if auto is not None:
+        for _end, b in auto.iter(folded):
+            got |= b
+    return got
+
+
+_VIEWS: dict[str, tuple[str, int]] = {}  # the rules of one text look at the same lines again and again
+
+
+def view(s: str) -> tuple[str, int]:
+    """(``fold(s)``, ``line_mask`` of it): what the gated rules need of a line, remembered for short lines."""
+    got = _VIEWS.get(s)
     if got is None:
-        auto, got = _automaton()
-        if auto is not None:
-            for _end, b in auto.iter(folded):
-                got |= b
-        if len(folded) <= 2000:
-            if len(_MASKS) >= 1024:
-                _MASKS.clear()
-            _MASKS[folded] = got
+        f = fold(s)
+        got = (f, line_mask(f))
+        if len(s) <= 2000:  # bounded: at most 1024 short lines are kept
+            if len(_VIEWS) >= 1024:
+                _VIEWS.clear()
+            _VIEWS[s] = got
     return got
 
 
 def mask_of(lines) -> int:
-    """The rules whose words occur anywhere in these lines (each folded and scanned once per text)."""
+    """The rules whose words occur anywhere in these lines (no word spans a line)."""
     m = 0
+    views = _VIEWS
     for s in lines:
-        m |= line_mask(fold(s))
+        m |= (views.get(s) or view(s))[1]
     return m

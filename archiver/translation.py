@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .language import LANGUAGE_NAMES, tag_for
-from .prefilter import Gated, fold, mask_of
+from .prefilter import Gated, mask_of, view
 
 _LANG = "|".join(sorted(map(re.escape, LANGUAGE_NAMES), key=len, reverse=True))
 _NAME = r"(?P<name>[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’.\-]+(?:\s+(?:de|van|von|der|la|le|da|di)?\s*[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’\-]+){1,3})"
@@ -61,14 +61,14 @@ def find(lines: list[str], *, text_language: str | None) -> list[Marker]:
     translation *into* this text).
     """
     # markers open or close a paragraph; bounded work on huge lines
-    view = [(i, line if len(line) <= 800 else line[:400] + " … " + line[-400:]) for i, line in enumerate(lines, 1) if line.strip()]
-    mask = mask_of(line for _, line in view)
+    shown = [(i, line if len(line) <= 800 else line[:400] + " … " + line[-400:]) for i, line in enumerate(lines, 1) if line.strip()]
+    mask = mask_of(line for _, line in shown)
     live = [(rule, gate) for rule, gate in zip(_RULES, _GATES) if mask & gate.bit]
     out: list[Marker] = []
     if not live:
         return out
-    for i, line in view:
-        folded = fold(line)
+    for i, line in shown:
+        folded = view(line)
         for (rule, rx, status, conf), gate in live:
             m = gate.search(line, folded)
             if not m:

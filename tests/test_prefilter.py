@@ -60,14 +60,14 @@ def _lines_of_corpus():
 
 
 def _same(g: prefilter.Gated, s: str) -> None:
-    f = prefilter.fold(s)
-    live = g.live(f)
+    v = prefilter.view(s)
+    live = g.live(prefilter.mask_of([s]))
     plain_search = g.rx.search(s)
-    fast = live.search(s, f)
+    fast = live.search(s, v)
     assert (plain_search and plain_search.span()) == (fast and fast.span()), (g.rx.pattern[:60], s)
-    assert [m.span() for m in g.rx.finditer(s)] == [m.span() for m in live.finditer(s, f)], (g.rx.pattern[:60], s)
+    assert [m.span() for m in g.rx.finditer(s)] == [m.span() for m in live.finditer(s, v)], (g.rx.pattern[:60], s)
     plain_match = g.rx.match(s)
-    fast_match = live.match(s, f)
+    fast_match = live.match(s, v)
     assert (plain_match and plain_match.span()) == (fast_match and fast_match.span()), (g.rx.pattern[:60], s)
 
 
@@ -110,6 +110,7 @@ def test_one_pass_masks_equal_the_word_tests(s):
     # The automaton's answer for a line is exactly "one of the rule's words is in it".
     f = prefilter.fold(s)
     mask = prefilter.line_mask(f)
+    assert prefilter.view(s) == (f, mask)
     for g in prefilter.GATED:
         assert bool(mask & g.bit) == g.needs.may_match(f), (g.rx.pattern[:60], s)
     assert prefilter.mask_of([s]) == mask
