@@ -15,6 +15,13 @@ every character the regex engine treats as equal under IGNORECASE compares
 equal ("İ", "ı" and "I" against "i"; "ſ" against "s"; rounded Cyrillic "ᲂ"
 against "о"), so a case-insensitive rule is filtered as safely as the rest
 (tests/test_prefilter.py checks this over all of Unicode).
+
+``Gated`` wraps one rule; ``view(line)`` gives a line's folded form and the mask
+of rules whose words it holds, found in one Aho-Corasick pass for all rules.
+
+The pattern is read with the standard library's own regex parser (``re._parser``,
+private but the very tree ``re`` compiles; Python >= 3.11).  Should a future
+Python change it, the tests above fail rather than the filter quietly erring.
 """
 
 from __future__ import annotations
