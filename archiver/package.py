@@ -521,8 +521,11 @@ def package(
         raise UsageError("--jobs must be at least 1")
     from .outlet import OutletRegistry, RegistryError
 
+    global _REGISTRY
     try:  # a broken ./outlets.toml is reported once, up front, not once per document
-        OutletRegistry.default()
+        # Each run reads ./outlets.toml as it is now (a library caller may change it between runs);
+        # forked workers inherit this one.
+        _REGISTRY = OutletRegistry.default()
     except RegistryError as e:
         raise UsageError(str(e)) from None
     epoch = _epoch()

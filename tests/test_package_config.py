@@ -51,3 +51,25 @@ def test_keywords_override_the_file_and_are_checked(tmp_path):
         package([tmp_path / "a.txt"], out=tmp_path / "o2", config=Config(), rights="not a uri")
     with pytest.raises(UsageError):
         package([tmp_path / "a.txt"], out=tmp_path / "o2", config=Config(), algorithms=["md4"])
+
+
+def test_each_run_reads_the_outlet_registry_as_it_is_now(tmp_path, monkeypatch):
+    # A library caller may edit ./outlets.toml between two package() calls in one process.
+    import json as _json
+
+    from archiver.package import package
+
+    monkeypatch.chdir(tmp_path)
+    text = "A title\n\nOriginal article in Riverside Gazette\n\n" + "The text goes on here. " * 20
+
+    def outlet_language(run: str):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "t.txt").write_text(text, encoding="utf-8")
+        assert package([str(tmp_path / run)], out=str(tmp_path / f"bags-{run}"), jobs=1).exit_code == 0
+        (rec,) = (tmp_path / f"bags-{run}").glob("*/data/metadata/record.json")
+        return _json.loads(rec.read_text())["source"]["outlet"]["language"]["value"]
+
+    (tmp_path / "outlets.toml").write_text('[[outlet]]\nname = "Riverside Gazette"\nlanguage = "nl"\n', encoding="utf-8")
+    assert outlet_language("one") == "nl"
+    (tmp_path / "outlets.toml").write_text('[[outlet]]\nname = "Riverside Gazette"\nlanguage = "de"\n', encoding="utf-8")
+    assert outlet_language("two") == "de"
