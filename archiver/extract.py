@@ -149,7 +149,7 @@ _DATE_COMPANION = re.compile(r"(?:(?i:by|posted|posted on|on|at|date|dated|in|am
 _DASH_START = re.compile(r"^\s*[—–]\s*\S")
 _ASKS = re.compile(r"^\s*([^:?]{2,40}):\s*\S.*\?\s*$")  # "Onet: Is the border closed?"
 # Rules run over every line, gated by their words (prefilter.py): most lines hold none.
-_FIRST_PUBLISHED = Gated(outlet.FIRST_PUBLISHED)
+_FIRST_PUBLISHED_G = Gated(outlet.FIRST_PUBLISHED)
 _PUB_LABEL_G, _UPDATED_G, _QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G = map(
     Gated, (_PUB_LABEL, _UPDATED, persons.QA_LABEL, _ASKS, outlet.REPUBLISHED_BY))
 
@@ -207,13 +207,13 @@ def _title(lines, bp, header_end, registry):
 def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None, Fact | None]:
     """(published, original_published).  Only dates stated as the publication's, never body dates."""
     original = None
-    folded = [view(s) for s in lines]
+    views = [view(s) for s in lines]
     mask = mask_of(lines)
-    first_published, pub_label, updated = (g.live(mask) for g in (_FIRST_PUBLISHED, _PUB_LABEL_G, _UPDATED_G))
+    first_published, pub_label, updated = (g.live(mask) for g in (_FIRST_PUBLISHED_G, _PUB_LABEL_G, _UPDATED_G))
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
             continue
-        for m in first_published.finditer(s, folded[i - 1]):
+        for m in first_published.finditer(s, views[i - 1]):
             if m.group("date"):
                 found = dates.find_dates(m.group("date"))
                 if found and found[0].year:
@@ -382,16 +382,16 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
 
     # Q/A labels name outlets too ("Marcin Makowski, Interia: ...?")
     label_outlets = []
-    folded = [view(s) for s in lines]
+    views = [view(s) for s in lines]
     mask = mask_of(lines)
     qa_label, asks, republished_by = (g.live(mask) for g in (_QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G))
     for i, s in enumerate(lines, 1):
-        m = qa_label.match(s, folded[i - 1])
+        m = qa_label.match(s, views[i - 1])
         if m and m.group("desc") and m.group("said").strip().endswith("?") and persons.clean_name(m.group("name")):
             desc = m.group("desc").strip()
             if desc[:1].isupper() and len(desc.split()) <= 4:
                 label_outlets.append((i, desc))
-        m2 = asks.match(s, folded[i - 1]) if len(s) < 1000 else None
+        m2 = asks.match(s, views[i - 1]) if len(s) < 1000 else None
         if m2 and registry.lookup(m2.group(1).strip()):  # "Onet: Is the border closed?" -- the outlet asks
             label_outlets.append((i, m2.group(1).strip()))
     cands = outlet.find_mentions(lines, bp, registry, header_end, label_outlets)
@@ -432,7 +432,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
         elif "source.outlet.name" in facts and facts["source.outlet.name"].value.casefold() != site.casefold():
             facts.setdefault("source.republisher", inferred(site, "outlet.copyright-footer-republisher", (footer[1],), 0.55))
     for i, s in enumerate(lines, 1):
-        m = republished_by.search(s, folded[i - 1]) if len(s) < 3000 else None
+        m = republished_by.search(s, views[i - 1]) if len(s) < 3000 else None
         if m and "source.republisher" not in facts:
             facts["source.republisher"] = inferred(m.group("x").rstrip("."), "outlet.republished-by", (i,), 0.75)
 
@@ -573,12 +573,12 @@ def markers_hint(lines) -> bool:
 
 
 def _first_published_language(lines) -> tuple[str, int] | None:
-    if _FIRST_PUBLISHED.live(mask_of(lines)) is NEVER:
+    if _FIRST_PUBLISHED_G.live(mask_of(lines)) is NEVER:
         return None  # the words it needs are nowhere in the text
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
             continue
-        m = _FIRST_PUBLISHED.search(s, view(s))
+        m = _FIRST_PUBLISHED_G.search(s, view(s))
         if m and m.group("lang") and (tag := language.tag_for(m.group("lang"))):
             return tag, i
     return None

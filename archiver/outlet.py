@@ -214,32 +214,32 @@ def find_mentions(lines, bp, registry, header_end, labels_outlets) -> list[Menti
     mask = mask_of(t for _, t in todo)
     g = {rx: gated.live(mask) for rx, gated in _G.items()}  # rules whose words the text holds
     for i, t in todo:
-        f = view(t)
+        v = view(t)
         if len(t) <= 220:
             for rx, rule in ((ORIGINAL_IN, "outlet.original-article-in"), (ORIGINAL_COLON, "outlet.original-article"),
                              (SOURCE, "outlet.source")):
-                m = g[rx].match(t, f)
+                m = g[rx].match(t, v)
                 if m and (o := mention_from(m.group("x"), rule, i, 0.8 if rule != "outlet.source" else 0.7, registry)):
                     out.append(o)
                     break
-        for m in g[FIRST_PUBLISHED].finditer(t, f):
+        for m in g[FIRST_PUBLISHED].finditer(t, v):
             if o := mention_from(m.group("x"), "outlet.first-published", i, 0.85, registry):
                 out.append(o)
-        for m in g[PUBLICATION].finditer(t, f):
+        for m in g[PUBLICATION].finditer(t, v):
             if o := mention_from(m.group("x"), "outlet.publication-named", i, 0.75, registry):
                 out.append(o)
-        for m in g[INTERVIEW_FOR].finditer(t, f):
+        for m in g[INTERVIEW_FOR].finditer(t, v):
             x = m.group("x").rstrip(".")
             words = x.split()
             hit = next((" ".join(words[:k]) for k in range(len(words), 0, -1) if registry.lookup(" ".join(words[:k]))), None)
             if hit:  # registered outlets only: "interview for Friday" must not become an outlet
                 out.append(Mention(registry.lookup(hit).name, "outlet.interview-for", i, 0.75))
-        for m in g[REPUBLISHED_FROM].finditer(t, f):
+        for m in g[REPUBLISHED_FROM].finditer(t, v):
             if o := mention_from(m.group("x"), "outlet.republished-from", i, 0.8, registry):
                 out.append(o)
         # Mentions count only for outlets the registry knows ("told Interia", "Reform.news turned to").
         for rx, rule in ((TOLD, "outlet.told"), (ACTS, "outlet.turned-to")):
-            for m in g[rx].finditer(t, f):
+            for m in g[rx].finditer(t, v):
                 words = m.group("x").rstrip(".").split()
                 # "told Interia. According" -> the name opens the span; "Yesterday Onet turned to" -> it closes it
                 spans = [words[:k] for k in range(len(words), 0, -1)] if rule == "outlet.told" else [words[k:] for k in range(len(words))]

@@ -115,16 +115,16 @@ def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[
         t = line.strip()
         if not t or len(t) > 5000:
             continue
-        f = view(t)
+        v = view(t)
         if i <= header_end or i > len(lines) - 5:
-            m = g[BYLINE].match(t, f)
+            m = g[BYLINE].match(t, v)
             if m and len(t) <= 200:
                 for raw in _split_names(m.group("names")):
                     n = clean_name(raw, allow_caps=True)
                     if n:
                         out.append(Candidate(n, "aut", "person.byline", (i,), 0.85))
         if i <= header_end and len(t) <= 200:
-            m = g[_POSTED_BY].search(t, f)
+            m = g[_POSTED_BY].search(t, v)
             if m and (n := clean_name(m.group("name"))):
                 out.append(Candidate(n, "aut", "person.byline", (i,), 0.8))
         if i <= header_end and len(t) <= 100 and (found := dates.find_dates(t)):
@@ -133,34 +133,34 @@ def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[
             if re.fullmatch(NAME, rest) and (n := clean_name(rest)):  # "Jane Doe | 12 April 2024"
                 out.append(Candidate(n, "aut", "person.name-date-line", (i,), 0.65))
         if i <= header_end + 1 and not interview:  # also the first body line: "Name, Title Text begins..."
-            m = g[_ITEM_BYLINE].match(t, f)
+            m = g[_ITEM_BYLINE].match(t, v)
             if m and (n := clean_name(m.group("name"))):
                 out.append(Candidate(n, "aut", "person.header-byline", (i,), 0.6))
-        m = g[_INTERVIEWER_LABEL].match(t, f)
+        m = g[_INTERVIEWER_LABEL].match(t, v)
         if m and len(t) <= 200 and (n := clean_name(m.group("name"))):
             out.append(Candidate(n, "ivr", "person.interviewer-label", (i,), 0.85))
             has_ivr_label = True
         if not m:  # an interviewer label already named this line's person
-            for m in g[_INTERVIEWED_BY].finditer(t, f):
+            for m in g[_INTERVIEWED_BY].finditer(t, v):
                 if n := clean_name(m.group("name")):
                     out.append(Candidate(n, "ivr", "person.interviewed-by", (i,), 0.8))
                     has_ivr_label = True
-        for m in g[_INTERVIEW_GIVEN].finditer(t, f):
+        for m in g[_INTERVIEW_GIVEN].finditer(t, v):
             if n := clean_name(m.group("name")):
                 out.append(Candidate(n, "ive", "person.interview-by", (i,), 0.8))
-        for m in g[_INTERVIEW_WITH].finditer(t, f):
+        for m in g[_INTERVIEW_WITH].finditer(t, v):
             if (n := clean_name(m.group("name"))) and n.casefold() not in outlet_keys:
                 out.append(Candidate(n, "ive", "person.interview-with", (i,), 0.75))
         if interview:
-            for m in g[_TURNED_TO].finditer(t, f):
+            for m in g[_TURNED_TO].finditer(t, v):
                 if (n := clean_name(mentioned(m.group("name")))) and n.casefold() not in outlet_keys:
                     out.append(Candidate(n, "ive", "person.turned-to", (i,), 0.7))
-        for m in g[_TOLD].finditer(t, f):
+        for m in g[_TOLD].finditer(t, v):
             words = m.group("outlet").split()
             said_to = any(" ".join(words[:k]).casefold() in outlet_keys for k in range(len(words), 0, -1))
             if said_to and (n := clean_name(mentioned(m.group("name")))):
                 out.append(Candidate(n, "ive", "person.told-outlet", (i,), 0.7))
-        m = g[QA_LABEL].match(t, f)
+        m = g[QA_LABEL].match(t, v)
         if m and len(m.group(0)) - len(m.group("said")) <= 200 and (n := clean_name(m.group("name"))):
             labels.append((i, n, m.group("desc"), m.group("said").strip()))
     # Q/A labels: "Name, Outlet: question?" is the interviewer; a labelled answer is the interviewee.

@@ -68,9 +68,9 @@ def find(lines: list[str], *, text_language: str | None) -> list[Marker]:
     if not live:
         return out
     for i, line in shown:
-        folded = view(line)
+        v = view(line)
         for (rule, rx, status, conf), gate in live:
-            m = gate.search(line, folded)
+            m = gate.search(line, v)
             if not m:
                 continue
             gd = m.groupdict()
