@@ -184,7 +184,8 @@ class Gated:
         self.starts = tuple(sorted(starts)) if starts else None
         self.bit = 1 << len(GATED)
         GATED.append(self)
-        _WORDS.clear()  # the automaton is rebuilt with this rule's words on next use
+        _WORDS.clear()  # the automaton is rebuilt with this rule's words on next use,
+        _VIEWS.clear()  # and no line's mask is kept from before this rule
 
     def live(self, mask: int) -> "Gated | _Never":
         """Itself if the text (its ``mask_of``) may match, else NEVER."""

@@ -123,3 +123,19 @@ def test_one_pass_masks_equal_the_word_tests(s):
 def test_name_variants_are_found_where_the_name_starts(first, text):
     # persons._starting_with tries the variant regex only where the name's first letters are.
     assert [m.span() for m in persons._starting_with(first, text)] == [m.span() for m in persons._variant_rx(first).finditer(text)]
+
+
+def test_a_rule_made_later_is_seen_in_lines_viewed_before():
+    import re as _re
+
+    line = "a zebra-crossing-unique-word line"
+    before = prefilter.view(line)
+    g = prefilter.Gated(_re.compile(r"zebra-crossing-unique-word"))
+    try:
+        v = prefilter.view(line)
+        assert v[1] & g.bit and not before[1] & g.bit
+        assert g.search(line, v).span() == (2, 28)
+    finally:
+        prefilter.GATED.remove(g)
+        prefilter._WORDS.clear()
+        prefilter._VIEWS.clear()
