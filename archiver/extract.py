@@ -22,7 +22,7 @@ from .clean import derivative, norm_line, split_lines
 from .outcome import EXIT_FAILED, EXIT_OK
 from . import outlet
 from .outlet import OutletRegistry
-from .prefilter import NEVER, Gated, mask_of, view
+from .prefilter import NEVER, Gated, mask_of, mask_of_views, view
 from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Fact, Origin, Person
 
 findings.rule("IN-E101", "docs/extraction.md#encoding", "the input text is not UTF-8 (archiver refuses to re-encode a preserved original)")
@@ -208,7 +208,7 @@ def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None,
     """(published, original_published).  Only dates stated as the publication's, never body dates."""
     original = None
     views = [view(s) for s in lines]
-    mask = mask_of(lines)
+    mask = mask_of_views(views)
     first_published, pub_label, updated = (g.live(mask) for g in (_FIRST_PUBLISHED_G, _PUB_LABEL_G, _UPDATED_G))
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
@@ -383,7 +383,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
     # Q/A labels name outlets too ("Marcin Makowski, Interia: ...?")
     label_outlets = []
     views = [view(s) for s in lines]
-    mask = mask_of(lines)
+    mask = mask_of_views(views)
     qa_label, asks, republished_by = (g.live(mask) for g in (_QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G))
     for i, s in enumerate(lines, 1):
         m = qa_label.match(s, views[i - 1])
