@@ -55,7 +55,7 @@ def _call(module: str, function: str, *args, **kwargs):
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
-jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel workers (default: CPU count).")
+jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel workers (default: the CPUs this process may use).")
 
 
 class SuggestingGroup(click.Group):

@@ -18,7 +18,6 @@ import json
 import os
 import pickle
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from .findings import Finding, has_errors, one_line, rule
 from .hashing import hash_bytes
 from .outcome import EXIT_FAILED, EXIT_OK, UsageError
 from .progress import progress
+from .workers import default_jobs, process_pool
 
 rule("IN-E010", "docs/bag-layout.md#inputs", "an input path does not exist or is not a file or folder")
 rule("IN-E011", "docs/bag-layout.md#staging", "the bag could not be written (an I/O error); nothing partial was left in OUT")
@@ -579,18 +579,18 @@ def package(
     spool = _RowSpool()
     try:
         ctx = Context(out=out, staging=str(staging.dir), config=cfg, epoch=epoch, split=split, index=index_bags(Path(out)))
-        workers = min(jobs or os.cpu_count() or 1, len(jobs_list))
+        workers = min(default_jobs(jobs), len(jobs_list))
         if workers <= 1:
             for j in progress(jobs_list, label="package"):
                 outcome.results.extend(spool.keep(package_text(j, ctx)))
         else:
-            # Workers are forked from this process: import what they use here, once, instead of in
-            # each worker (~0.25 s of CPU per worker on this machine: lxml, ftfy, the extraction rules).
+            # Workers are forked from this process where that is safe (workers.start_method): import what
+            # they use here, once, instead of in each worker (~0.25 s of CPU per worker on this machine).
             try:
                 from . import catalog, extract, mets, premis  # noqa: F401
             except ImportError:
                 pass  # each worker meets it again, and each text fails with IN-E012, as without this
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(ctx,)) as pool:
+            with process_pool(workers, initializer=_init_worker, initargs=(ctx,)) as pool:
                 # Small chunks (at most CHUNK_TEXTS texts): the last chunks leave no worker idle for long.
                 chunk = max(1, min(CHUNK_TEXTS, len(jobs_list) // (workers * 4)))
                 done = 0

@@ -1,0 +1,53 @@
+"""How a batch is spread over processes: how many, and how they start.
+
+``package`` and ``validate`` run their texts and bags in a process pool.
+Two facts are decided here once, for both:
+
+- **how many workers by default**: the CPUs this process may run on
+  (``os.sched_getaffinity``), not ``os.cpu_count()``, which counts the host's
+  CPUs even when a container or ``taskset`` allows two;
+- **how they start**: forked where the platform can fork and this process
+  has no other thread.  A forked worker inherits the modules the parent
+  imported (lxml, the extraction rules: ~0.25 s of CPU per worker on the
+  benchmark machine, docs/performance.md), where a ``spawn`` or
+  ``forkserver`` worker imports them again.  Python 3.14 makes forkserver the
+  default on Linux because forking a process with threads can deadlock on a
+  lock another thread held; so a caller with threads (a library user's web
+  server) gets the platform's default instead, and the CLI, single-threaded,
+  gets fork.  macOS and Windows keep their default (spawn).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_jobs(jobs: int | None) -> int:
+    """``--jobs`` as given, else the usable CPUs."""
+    return jobs if jobs else usable_cpus()
+
+
+def start_method() -> str | None:
+    """"fork" where that is safe and helps, else None (the platform's default)."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return None
+
+
+def process_pool(workers: int, **kwargs) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` started by ``start_method()``."""
+    method = start_method()
+    context = multiprocessing.get_context(method) if method else None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, **kwargs)
