@@ -121,9 +121,30 @@ def check_fixity(bag: Path) -> tuple[int, tuple[str, ...], list[str]]:
     return checked, tuple(sorted(algs)), problems
 
 
-def audit(bags=None, catalog_path=None, *, older_than: str | None = None) -> catalog.Result:
-    """Check fixity of every bag not checked within ``older_than`` (default: all) and record each check."""
+def _check_one(bag: str) -> tuple[int, tuple[str, ...], list[str]]:
+    return check_fixity(Path(bag))
+
+
+def _checks(folders: list[Path], jobs: int | None):
+    """check_fixity of each folder, in order; many bags run in a process pool (workers.py)."""
     from .progress import progress
+    from .workers import default_jobs, process_pool
+
+    jobs = default_jobs(jobs)
+    if jobs <= 1 or len(folders) <= 1:
+        yield from (check_fixity(f) for f in progress(folders, label="audit"))
+        return
+    # Small chunks: results come back in order, and the parent records each as it arrives.
+    chunk = max(1, min(16, len(folders) // (jobs * 4)))
+    with process_pool(min(jobs, len(folders))) as pool:
+        yield from progress(pool.map(_check_one, [str(f) for f in folders], chunksize=chunk), total=len(folders), label="audit")
+
+
+def audit(bags=None, catalog_path=None, *, older_than: str | None = None, jobs: int | None = None) -> catalog.Result:
+    """Check fixity of every bag not checked within ``older_than`` (default: all) and record each check.
+
+    Bags are hashed in ``jobs`` processes (default: the usable CPUs); the checks are recorded
+    in this process, one commit per bag, in bag-name order."""
 
     age = parse_age(older_than) if older_than else None
     conn, place, findings = catalog.open_current(bags, catalog_path)
@@ -136,8 +157,7 @@ def audit(bags=None, catalog_path=None, *, older_than: str | None = None) -> cat
         last = catalog.last_events(conn, catalog.FIXITY)
         bag_rows = list(conn.execute("SELECT name, id FROM bags ORDER BY name"))
         due = [r for r in bag_rows if cutoff is None or r["name"] not in last or last[r["name"]]["datetime"] < cutoff]
-        for r in progress(due, label="audit"):
-            n, algs, problems = check_fixity(place.bags / r["name"])
+        for r, (n, algs, problems) in zip(due, _checks([place.bags / r["name"] for r in due], jobs)):
             outcome = "fail" if problems else "pass"
             shown = problems[:10] + ([f"... and {len(problems) - 10} more"] if len(problems) > 10 else [])
             detail = (f"{n} file(s) checked with {'+'.join(algs) or 'no algorithm'}: "

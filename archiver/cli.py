@@ -207,11 +207,12 @@ catalog.add_command(show)
 @bags_option
 @catalog_option
 @click.option("--older-than", help="Only bags whose last fixity check is older than this (30d, 12h, 2w).")
+@jobs_option
 @json_option
 @click.pass_context
-def audit(ctx, bags, catalog_path, older_than, as_json):
+def audit(ctx, bags, catalog_path, older_than, jobs, as_json):
     """Re-check fixity of the bags and record each check (PREMIS fixity check events)."""
-    _emit(_call("audit", "audit", bags, catalog_path, older_than=older_than), as_json, ctx.obj["quiet"])
+    _emit(_call("audit", "audit", bags, catalog_path, older_than=older_than, jobs=jobs), as_json, ctx.obj["quiet"])
 
 
 @cli.command()

@@ -154,3 +154,18 @@ def test_symlinks_never_lead_the_audit_outside_the_bag(tmp_path):
     # the catalog does not stat through the link either
     row, _, files, _ = catalog.read_bag(bag)
     assert [f["size"] for f in files if f["path"] == "data/link/secret.txt"] == [-1]
+
+
+def test_a_parallel_audit_finds_and_records_the_same_as_a_serial_one(bags, monkeypatch):
+    (bags / "c_oped" / "data/objects/text.txt").write_bytes(b"changed\n")
+    serial = audit.audit(bags, jobs=1)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH + 60))
+    parallel = audit.audit(bags, jobs=2)
+    assert serial.exit_code == parallel.exit_code == 1
+    strip = lambda checked: [{k: v for k, v in c.items() if k != "datetime"} for c in checked]  # noqa: E731
+    assert strip(parallel.data["checked"]) == strip(serial.data["checked"]) and len(serial.data["checked"]) == 6
+    assert [f.line() for f in parallel.findings] == [f.line() for f in serial.findings]
+    fix = [e for e in catalog.show("c_oped", bags).data["history"] if e["eventType"] == "fixity check"]
+    assert [(e["datetime"], e["outcome"]) for e in fix] == [("2025-06-15T15:06:40Z", "fail"), ("2025-06-15T15:07:40Z", "fail")]
+    r = CliRunner().invoke(cli, ["audit", "--bags", str(bags), "--jobs", "2", "--json"])
+    assert r.exit_code == 1 and json.loads(r.stdout)["failed"] == 1
