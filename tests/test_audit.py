@@ -169,3 +169,24 @@ def test_a_parallel_audit_finds_and_records_the_same_as_a_serial_one(bags, monke
     assert [(e["datetime"], e["outcome"]) for e in fix] == [("2025-06-15T15:06:40Z", "fail"), ("2025-06-15T15:07:40Z", "fail")]
     r = CliRunner().invoke(cli, ["audit", "--bags", str(bags), "--jobs", "2", "--json"])
     assert r.exit_code == 1 and json.loads(r.stdout)["failed"] == 1
+
+
+@pytest.mark.parametrize("commit_seconds", [0.0, 3600.0])
+def test_an_interrupted_audit_keeps_the_checks_it_made(bags, monkeypatch, commit_seconds):
+    # Checks are committed in groups (audit.COMMIT_SECONDS); an interruption commits the last group.
+    monkeypatch.setattr(audit, "COMMIT_SECONDS", commit_seconds)
+    real, calls = audit.check_fixity, []
+
+    def check(bag):
+        calls.append(bag.name)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(bag)
+
+    monkeypatch.setattr(audit, "check_fixity", check)
+    with pytest.raises(KeyboardInterrupt):
+        audit.audit(bags, jobs=1)
+    checked = [name for name in calls[:2]
+               if any(e["eventType"] == "fixity check" for e in catalog.show(name, bags).data["history"])]
+    assert checked == calls[:2]
+    assert not any(e["eventType"] == "fixity check" for e in catalog.show(calls[2], bags).data["history"])
