@@ -410,3 +410,25 @@ def test_split_of_the_real_listing_seed_keeps_each_items_exact_lines(tmp_path, s
         first, last = rec["listing"]["lines"]
         assert rec["listing"]["parent"] == parent
         assert (b / "data/objects" / rec["original"]["filename"]).read_bytes() == item_bytes(data, first, last)
+
+
+def test_the_result_log_keeps_results_on_disk_in_order(monkeypatch):
+    from archiver.findings import Finding
+    from archiver.package import Result, ResultLog
+
+    rs = [Result(file=f"t{i}.txt", status=("packaged", "failed", "already packaged")[i % 3], bag=f"b{i}",
+                 findings=[Finding.of("IN-E012", f"t{i}.txt", "x")] if i % 3 == 1 else []) for i in range(50)]
+    log = ResultLog(rs[:10])
+    log.extend(rs[10:])
+    assert len(log) == 50 and list(log) == rs and log[0] == rs[0] and log[-1] == rs[-1] and log[5:8] == rs[5:8]
+    assert (log.tally("packaged"), log.tally("failed"), log.tally("already packaged")) == (17, 17, 16)
+    assert all(isinstance(x, int) for x in log._items)  # offsets, not the results: memory stays flat
+    # No room for the spool: results are kept in memory instead, the same to read.
+    import tempfile
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    mem = ResultLog(rs)
+    assert list(mem) == rs and mem.tally("failed") == 17 and mem[3] == rs[3]
