@@ -89,8 +89,11 @@ def _payload_name(filename: str) -> str:
         filename
         and not _UNPORTABLE.search(filename)
         and filename not in (".", "..")
-        and not filename.startswith((".", "-", " "))
-        and not filename.endswith((".", " "))
+        and not filename.startswith((".", "-"))
+        and not filename.endswith(".")
+        # any whitespace at either end (U+00A0 too): tools strip it when they read a manifest line
+        # (bagit-python does), and then the name they look for is not the file's
+        and not filename[0].isspace() and not filename[-1].isspace()
         and len(filename.encode("utf-8", "surrogateescape")) <= MAX_NAME_BYTES
         and filename == unicodedata.normalize("NFC", filename)
         # control, format, line/paragraph separators (U+0085, U+2028 break manifest lines), surrogates, unassigned

@@ -111,6 +111,14 @@ def test_payload_name_is_always_portable(name):
     assert not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs") for c in n) and "%" not in n
     assert n.split(".")[0].lower() not in ("con", "nul", "aux", "prn", "com1", "lpt1")
     assert len(n.encode("utf-8", "surrogatepass")) <= identity.MAX_NAME_BYTES
+    assert n == n.strip()  # no whitespace of any kind at either end (readers strip it)
+
+
+@pytest.mark.parametrize("name", ["\xa0", "report\xa0.txt\u3000", "\u2003notes.txt", " a.txt", "a.txt "])
+def test_payload_names_with_whitespace_at_an_end_become_slugs(name):
+    # Found by hypothesis: bagit-python strips a manifest line, so "data/objects/\xa0" became "data/objects".
+    n = identity.payload_name(name)
+    assert n == n.strip() and n != name and n.endswith(".txt")
 
 
 # --- failure injection at every write step ------------------------------------------
