@@ -140,11 +140,12 @@ def export(ctx, bags, to, fmt, profile, as_json):
 @click.option("--receipt-dir", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Where the receipt goes (default: the target when bags were unpacked; beside the delivery without --into; "
                    "none after a failed --into).")
+@jobs_option
 @json_option
 @click.pass_context
-def receive(ctx, delivery, into, profile, receipt_dir, as_json):
+def receive(ctx, delivery, into, profile, receipt_dir, jobs, as_json):
     """Check a delivery (folder or single archive) and write a receipt."""
-    _emit(_call("deliver", "receive", delivery, into=into, profile=profile, receipt_dir=receipt_dir), as_json, ctx.obj["quiet"])
+    _emit(_call("deliver", "receive", delivery, into=into, profile=profile, receipt_dir=receipt_dir, jobs=jobs), as_json, ctx.obj["quiet"])
 
 
 # --- the collection: catalog, audit, report -----------------------------------

@@ -377,7 +377,6 @@ class Arrival:
     fixity_ok: bool | None = None  # against the delivery manifest; None: not checked
     findings: list[Finding] = field(default_factory=list)
     unpacked_to: str | None = None
-    tree: archive.ArchiveTree | None = None
 
     @property
     def valid(self) -> bool:
@@ -470,8 +469,10 @@ def _regular(path: str) -> str | None:
 
 def receive(delivery: str, *, into: str | None = None, profile: str | None = None,
             receipt_dir: str | None = None, schemas: str | None = None,
-            limits: archive.Limits = archive.DEFAULT_LIMITS) -> ReceiveOutcome:
-    """Check a delivery (folder or one archive), validate each bag by streaming, unpack only into ``into``."""
+            limits: archive.Limits = archive.DEFAULT_LIMITS, jobs: int | None = None) -> ReceiveOutcome:
+    """Check a delivery (folder or one archive), validate each bag by streaming, unpack only into ``into``.
+
+    Archives are examined in ``jobs`` processes (default: the usable CPUs)."""
     if not os.path.lexists(delivery):
         raise UsageError(f"{delivery}: no such file or folder")
     prof = None
@@ -492,11 +493,12 @@ def receive(delivery: str, *, into: str | None = None, profile: str | None = Non
             out.arrivals.append(Arrival(file=os.path.basename(delivery), path=real))
             out.findings.append(Finding.of("ARC-I001", delivery, "a lone archive: no delivery manifest was checked"))
 
+    todo = [i for i, a in enumerate(out.arrivals) if not any(f.code == "ARC-E025" for f in a.findings)]
+    examined = _examine_all([out.arrivals[i] for i in todo], prof, limits, _schemas(schemas), jobs)
+    for i, a in zip(todo, examined):
+        out.arrivals[i] = a
     seen: dict[str, str] = {}
-    for a in progress(out.arrivals, label="receive"):
-        if any(f.code == "ARC-E025" for f in a.findings):
-            continue
-        _examine(a, prof, limits, _schemas(schemas))
+    for a in (out.arrivals[i] for i in todo):
         if a.bag:
             if a.bag in seen:
                 a.findings.append(Finding.of("ARC-E029", "", f"holds bag {a.bag!r}, as {seen[a.bag]} does"))
@@ -637,6 +639,29 @@ def _check_sums(folder: str, alg: str, sums: str, out: ReceiveOutcome) -> None:
             a.findings.append(Finding.of("ARC-E022", "", f"{alg} is {a.digests[alg][:16]}…, {sums} says {digest[:16]}…"))
 
 
+def _examine_one(args) -> Arrival:
+    a, prof, limits, schemas = args
+    _examine(a, prof, limits, schemas)
+    return a
+
+
+def _examine_all(arrivals: list[Arrival], prof, limits: archive.Limits, schemas: str | None, jobs: int | None) -> list[Arrival]:
+    """Each arrival examined, in order; many archives are read in a process pool (workers.py).
+
+    A worker gets a copy of the arrival and sends it back examined (one archive per task:
+    archives differ in size far more than texts do)."""
+    from .workers import default_jobs, process_pool
+
+    jobs = default_jobs(jobs)
+    if jobs <= 1 or len(arrivals) <= 1:
+        for a in progress(arrivals, label="receive"):
+            _examine(a, prof, limits, schemas)
+        return arrivals
+    with process_pool(min(jobs, len(arrivals))) as pool:
+        work = [(a, prof, limits, schemas) for a in arrivals]
+        return list(progress(pool.map(_examine_one, work), total=len(work), label="receive"))
+
+
 def _examine(a: Arrival, prof, limits: archive.Limits, schemas: str | None = None) -> None:
     """Validate the bag inside one archive by streaming it; never unpacks."""
     from . import validate as validator
@@ -670,7 +695,6 @@ def _examine(a: Arrival, prof, limits: archive.Limits, schemas: str | None = Non
     except OSError as e:  # a disk error, not the archive's fault, but the bag is not checked either
         a.findings.append(Finding.of("ARC-E001", "", one_line(f"cannot be read: {e.strerror or e}", 200)))
         return
-    a.tree = tree
     a.findings.extend(found)
 
 

@@ -244,6 +244,27 @@ def test_checksum_mismatch_against_the_delivery_manifest(bags, tmp_path):
     assert not into.exists()  # a failed receive leaves the target as it was
 
 
+def test_a_parallel_receive_finds_what_a_serial_one_does(tmp_path):
+    # Archives are examined in worker processes (deliver._examine_all); the outcome must not depend on it.
+    folder = tmp_path / "bags"
+    folder.mkdir()
+    for i in range(5):
+        make_bag(folder, f"bag-{i}", f"text {i}")
+    to = tmp_path / "d"
+    deliver.export([str(folder)], to=str(to), format="tar")
+    data = bytearray((to / "bag-2.tar").read_bytes())
+    data[data.index(b"text 2")] ^= 0x01  # a payload byte: the archive's checksum and the bag's fixity both fail
+    (to / "bag-2.tar").write_bytes(bytes(data))
+    runs = {}
+    for jobs in (1, 2):
+        out = deliver.receive(str(to), jobs=jobs, receipt_dir=str(tmp_path / f"r{jobs}"))
+        runs[jobs] = {k: v for k, v in out.to_json().items() if k not in ("received_at", "receipt")}
+        assert out.exit_code == 1
+    assert runs[1] == runs[2]
+    bad = [a for a in runs[2]["archives"] if not a["valid"]]
+    assert [a["file"] for a in bad] == ["bag-2.tar"] and len(runs[2]["archives"]) == 5
+
+
 def test_missing_and_unlisted_archives(bags, tmp_path):
     to = tmp_path / "d"
     deliver.export([str(bags)], to=str(to), format="tar")
