@@ -152,41 +152,50 @@ def _checks(folders: list[Path], jobs: int | None):
         yield from progress(pool.map(_check_one, [str(f) for f in folders], chunksize=chunk), total=len(folders), label="audit")
 
 
-COMMIT_SECONDS = 1.0  # at most this much of an audit's record is lost if the machine dies mid-run
+COMMIT_SECONDS = 1.0  # how long checks may wait in memory before they are committed together
 
 
 class _Batch:
-    """Catalog writes grouped in transactions of at most COMMIT_SECONDS.
+    """Catalog events written in groups: committed once COMMIT_SECONDS have passed since the last commit.
 
     A commit per bag is an fsync (or two) per bag on a real disk: for 100,000 bags
-    that is minutes of waiting on the disk for a few KB of events.  Grouping keeps
-    every check made when the run is interrupted (the last group is committed on the
-    way out) and loses at most a second of them on a power cut."""
+    that is minutes of waiting on the disk for a few KB of events.  The events wait in
+    memory, not in an open transaction, so no lock on the catalog is held while a large
+    bag is being hashed.  The last group is committed on the way out, also when the run
+    is interrupted; a power cut loses the checks made since the last commit (those bags
+    are simply checked again next time)."""
 
     def __init__(self, conn):
         self.conn = conn
-        self.since: float | None = None
+        self.events: list[tuple] = []
+        self.since = time.monotonic()
 
     def add(self, *event) -> None:
-        """catalog.add_event(conn, *event), in the current group."""
-        if self.since is None:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.since = time.monotonic()
-        catalog.add_event(self.conn, *event)
+        """catalog.add_event(conn, *event), soon."""
+        self.events.append(event)
         if time.monotonic() - self.since >= COMMIT_SECONDS:
             self.commit()
 
     def commit(self) -> None:
-        if self.since is not None:
-            self.since = None
+        self.since = time.monotonic()
+        if not self.events:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for event in self.events:
+                catalog.add_event(self.conn, *event)
             self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.events = []
 
 
 def audit(bags=None, catalog_path=None, *, older_than: str | None = None, jobs: int | None = None) -> catalog.Result:
     """Check fixity of every bag not checked within ``older_than`` (default: all) and record each check.
 
     Bags are hashed in ``jobs`` processes (default: the usable CPUs); the checks are recorded
-    in this process, one commit per bag, in bag-name order."""
+    in this process, in bag-name order, committed in groups (``_Batch``)."""
 
     age = parse_age(older_than) if older_than else None
     conn, place, findings = catalog.open_current(bags, catalog_path)
