@@ -139,17 +139,11 @@ def _check_one(bag: str) -> tuple[int, tuple[str, ...], list[str]]:
 
 def _checks(folders: list[Path], jobs: int | None):
     """check_fixity of each folder, in order; many bags run in a process pool (workers.py)."""
-    from .progress import progress
-    from .workers import default_jobs, process_pool
+    from .workers import default_jobs, map_in_order
 
-    jobs = default_jobs(jobs)
-    if jobs <= 1 or len(folders) <= 1:
-        yield from (check_fixity(f) for f in progress(folders, label="audit"))
-        return
     # Small chunks: results come back in order, and the parent records each as it arrives.
-    chunk = max(1, min(16, len(folders) // (jobs * 4)))
-    with process_pool(min(jobs, len(folders))) as pool:
-        yield from progress(pool.map(_check_one, [str(f) for f in folders], chunksize=chunk), total=len(folders), label="audit")
+    chunk = max(1, min(16, len(folders) // (default_jobs(jobs) * 4)))
+    yield from map_in_order(_check_one, [str(f) for f in folders], jobs=jobs, label="audit", chunksize=chunk)
 
 
 COMMIT_SECONDS = 1.0  # how long checks may wait in memory before they are committed together

@@ -126,11 +126,12 @@ def inspect(ctx, file, split, write_sidecar, as_json):
 @click.option("--to", "to", required=True, type=click.Path(file_okay=False, path_type=str), help="Delivery folder to write.")
 @click.option("--format", "fmt", type=click.Choice(["tar", "tar.gz", "zip"]), default="tar", show_default=True)
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=str), default=None, help="A library's BagIt profile every bag must meet.")
+@jobs_option
 @json_option
 @click.pass_context
-def export(ctx, bags, to, fmt, profile, as_json):
+def export(ctx, bags, to, fmt, profile, jobs, as_json):
     """Serialize valid bags into a delivery folder with a delivery manifest."""
-    _emit(_call("deliver", "export", list(bags) or ["bags"], to=to, format=fmt, profile=profile), as_json, ctx.obj["quiet"])
+    _emit(_call("deliver", "export", list(bags) or ["bags"], to=to, format=fmt, profile=profile, jobs=jobs), as_json, ctx.obj["quiet"])
 
 
 @cli.command()

@@ -32,7 +32,6 @@ from .files import fsync_dir, read_regular
 from .findings import Finding, Severity, has_errors, one_line, rule
 from .hashing import hash_file
 from .outcome import EXIT_FAILED, EXIT_OK, UsageError
-from .progress import progress
 from .tree import DirTree
 
 MANIFEST_XML = "delivery.xml"
@@ -226,9 +225,14 @@ class ExportOutcome:
             yield "out", f"delivery {self.to}: NOT written"
 
 
-def export(bags=("bags",), *, to: str, format: str = "tar", profile: str | None = None, schemas: str | None = None) -> ExportOutcome:
-    """Validate, serialize and describe bags as a delivery folder ``to``; all or nothing."""
+def export(bags=("bags",), *, to: str, format: str = "tar", profile: str | None = None, schemas: str | None = None,
+           jobs: int | None = None) -> ExportOutcome:
+    """Validate, serialize and describe bags as a delivery folder ``to``; all or nothing.
+
+    Bags are validated, then serialized and hashed, in ``jobs`` processes (default: the
+    usable CPUs); the delivery is the same whatever ``jobs`` is."""
     from . import validate as validator
+    from .workers import map_in_order
 
     if format not in archive.FORMATS:
         raise UsageError(f"--format {format}: not one of {', '.join(archive.FORMATS)}")
@@ -247,12 +251,12 @@ def export(bags=("bags",), *, to: str, format: str = "tar", profile: str | None 
         raise UsageError("no bags to export" + (f" ({'; '.join(notes)})" if notes else ""))
 
     names: dict[str, str] = {}
-    for p in paths:
+    work = [(p, prof, _schemas(schemas), archive.MEDIA_TYPES[format]) for p in paths]
+    for p, findings in zip(paths, map_in_order(_validate_for_export_one, work, jobs=jobs, label="validate")):
         name = os.path.basename(os.path.normpath(p))
         if name in names:
             out.findings.append((p, Finding.of("ARC-E012", "", f"same bag name as {names[name]}")))
         names[name] = p
-        findings = _validate_for_export(p, prof, _schemas(schemas), archive.MEDIA_TYPES[format])
         out.findings.extend((p, f) for f in findings if f.severity is not Severity.INFO)
         if has_errors(findings):
             out.findings.append((p, Finding.of("ARC-E011", "", "invalid bag: not exported (fix it, or leave it out)")))
@@ -265,15 +269,8 @@ def export(bags=("bags",), *, to: str, format: str = "tar", profile: str | None 
     _clear_stale(parent, prefix)
     staging = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)
     try:
-        for p in progress(sorted(paths, key=lambda x: os.path.basename(os.path.normpath(x))), label="export"):
-            name = os.path.basename(os.path.normpath(p))
-            info = _bag_info(DirTree(p))
-            file = name + archive.SUFFIXES[format]
-            dest = os.path.join(staging, file)
-            archive.serialize(p, dest, format, _bag_mtime(info))
-            digests, size = hash_file(dest, ALGORITHMS)
-            out.packages.append(Package(file, name, _first(info, "External-Identifier"), _first(info, "External-Description"),
-                                        size, _first(info, "Payload-Oxum"), archive.MEDIA_TYPES[format], digests))
+        work = [(p, staging, format) for p in sorted(paths, key=lambda x: os.path.basename(os.path.normpath(x)))]
+        out.packages.extend(map_in_order(_serialize_one, work, jobs=jobs, label="export"))
         _atomic_write(os.path.join(staging, MANIFEST_XML), _manifest_xml(out.packages))
         _atomic_write(os.path.join(staging, MANIFEST_CSV), _manifest_csv(out.packages))
         for alg, fname in SUMS.items():
@@ -293,6 +290,23 @@ def export(bags=("bags",), *, to: str, format: str = "tar", profile: str | None 
         if os.path.isdir(staging):
             shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def _serialize_one(args) -> Package:
+    """One bag written into the staging folder as an archive, and described (runs in a worker)."""
+    path, staging, format = args
+    name = os.path.basename(os.path.normpath(path))
+    info = _bag_info(DirTree(path))
+    file = name + archive.SUFFIXES[format]
+    dest = os.path.join(staging, file)
+    archive.serialize(path, dest, format, _bag_mtime(info))
+    digests, size = hash_file(dest, ALGORITHMS)
+    return Package(file, name, _first(info, "External-Identifier"), _first(info, "External-Description"),
+                   size, _first(info, "Payload-Oxum"), archive.MEDIA_TYPES[format], digests)
+
+
+def _validate_for_export_one(args) -> list[Finding]:
+    return _validate_for_export(*args)
 
 
 def _validate_for_export(path: str, prof, schemas, media_type: str) -> list[Finding]:
@@ -650,16 +664,10 @@ def _examine_all(arrivals: list[Arrival], prof, limits: archive.Limits, schemas:
 
     A worker gets a copy of the arrival and sends it back examined (one archive per task:
     archives differ in size far more than texts do)."""
-    from .workers import default_jobs, process_pool
+    from .workers import map_in_order
 
-    jobs = default_jobs(jobs)
-    if jobs <= 1 or len(arrivals) <= 1:
-        for a in progress(arrivals, label="receive"):
-            _examine(a, prof, limits, schemas)
-        return arrivals
-    with process_pool(min(jobs, len(arrivals))) as pool:
-        work = [(a, prof, limits, schemas) for a in arrivals]
-        return list(progress(pool.map(_examine_one, work), total=len(work), label="receive"))
+    work = [(a, prof, limits, schemas) for a in arrivals]
+    return list(map_in_order(_examine_one, work, jobs=jobs, label="receive"))
 
 
 def _examine(a: Arrival, prof, limits: archive.Limits, schemas: str | None = None) -> None:

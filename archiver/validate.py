@@ -30,8 +30,7 @@ from pathlib import Path
 from . import layout, tagfiles
 from .findings import RULES, Finding, Severity, has_errors, one_line, rule
 from .outcome import EXIT_FAILED, EXIT_OK, UsageError
-from .progress import progress
-from .workers import default_jobs, process_pool
+from .workers import default_jobs, map_in_order
 from .tree import BagTree, DirTree
 
 rule("BAG-E007", "RFC 8493 §2.1.2", "the payload directory data/ is missing or not a directory")
@@ -677,11 +676,7 @@ def validate(paths=("bags",), *, fast: bool = False, schemas=None, profile=None,
     bags, notes = find_bags(paths)
     jobs = default_jobs(jobs)
     work = [(b, in_folder, fast, schemas, prof) for b, in_folder in bags]
-    if len(bags) <= 1 or jobs <= 1:
-        results = [_one(w) for w in progress(work, label="validate")]
-    else:
-        with process_pool(min(jobs, len(bags))) as pool:
-            results = list(progress(pool.map(_one, work, chunksize=max(1, len(bags) // (jobs * 4))), total=len(work), label="validate"))
+    results = list(map_in_order(_one, work, jobs=jobs, label="validate", chunksize=max(1, len(bags) // (jobs * 4))))
     outcome = ValidateOutcome([BagResult(b, r) for (b, _), r in zip(bags, results)], notes)
     # Record each validation in the collection's catalog, only where one already exists (a warning if that fails).
     from .catalog import note_validations

@@ -51,3 +51,19 @@ def process_pool(workers: int, **kwargs) -> ProcessPoolExecutor:
     method = start_method()
     context = multiprocessing.get_context(method) if method else None
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, **kwargs)
+
+
+def map_in_order(fn, items, *, jobs: int | None, label: str, chunksize: int = 1):
+    """``fn`` of each item, in the items' order, with a progress bar.
+
+    One item, or one job, runs here (no pool to start); more run in ``jobs``
+    processes.  ``fn`` and the items must pickle (a module-level function)."""
+    from .progress import progress
+
+    items = list(items)
+    jobs = default_jobs(jobs)
+    if jobs <= 1 or len(items) <= 1:
+        yield from (fn(it) for it in progress(items, label=label))
+        return
+    with process_pool(min(jobs, len(items))) as pool:
+        yield from progress(pool.map(fn, items, chunksize=chunksize), total=len(items), label=label)

@@ -244,6 +244,32 @@ def test_checksum_mismatch_against_the_delivery_manifest(bags, tmp_path):
     assert not into.exists()  # a failed receive leaves the target as it was
 
 
+@pytest.mark.parametrize("fmt", ["tar", "zip"])
+def test_a_parallel_export_writes_what_a_serial_one_does(tmp_path, fmt):
+    # Bags are validated and serialized in worker processes (deliver.export, jobs); the delivery,
+    # its order and its findings must not depend on it.
+    folder = tmp_path / "bags"
+    folder.mkdir()
+    for i in (3, 0, 4, 1, 2):
+        make_bag(folder, f"bag-{i}", f"text {i}")
+    runs = {}
+    for jobs in (1, 2):
+        out = deliver.export([str(folder)], to=str(tmp_path / f"d{jobs}"), format=fmt, jobs=jobs)
+        assert out.exit_code == 0, list(out.lines())
+        runs[jobs] = {k: v for k, v in out.to_json().items() if k != "delivery"}
+    assert runs[1] == runs[2]
+    assert [p["bag"] for p in runs[2]["packages"]] == [f"bag-{i}" for i in range(5)]
+    assert tree_digest(tmp_path / "d1") == tree_digest(tmp_path / "d2")
+    # An invalid bag is found by a worker just as it is here, and stops the delivery.
+    (folder / "bag-3" / "data" / "objects" / "a.txt").write_text("tampered")
+    failed = {}
+    for jobs in (1, 2):
+        out = deliver.export([str(folder)], to=str(tmp_path / f"e{jobs}"), format=fmt, jobs=jobs)
+        assert out.exit_code == 1 and not (tmp_path / f"e{jobs}").exists()
+        failed[jobs] = [(b, f.code, f.path) for b, f in out.findings]
+    assert failed[1] == failed[2] and ("BAG-E013", "data/objects/a.txt") in [(c, p) for _, c, p in failed[2]]
+
+
 def test_a_parallel_receive_finds_what_a_serial_one_does(tmp_path):
     # Archives are examined in worker processes (deliver._examine_all); the outcome must not depend on it.
     folder = tmp_path / "bags"
