@@ -309,6 +309,8 @@ class _Fixed:
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# One regex search instead of a per-character generator: receive of 300 bench bags spent 0.6 of 6 s in it.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _check_name(raw: str, limits: Limits) -> str:
@@ -320,7 +322,7 @@ def _check_name(raw: str, limits: Limits) -> str:
         raise Refused("ARC-E003", shown, "member name contains a backslash (a Windows path separator)")
     if raw.startswith("/") or _DRIVE.match(raw):
         raise Refused("ARC-E003", shown, "member name is absolute")
-    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+    if _CONTROL.search(raw):
         raise Refused("ARC-E003", shown, "member name contains a control character")
     name = raw
     while name.startswith("./"):
@@ -594,30 +596,42 @@ def _cacheable(rel: str) -> bool:
     return "/" not in rel or rel.startswith("data/metadata/")
 
 
+_MANIFEST_NAME = re.compile(r"(?:tag)?manifest-([A-Za-z0-9_-]+)\.txt")
+
+
 class ArchiveTree:
     """The ``tree.BagTree`` protocol over a tar/tar.gz/zip, without unpacking.
 
     ``scan()`` makes one pass: it checks every member through ``members()``
     (raising ``Refused``), lists the entries, and keeps tag files and
-    ``data/metadata/*`` in memory (size-capped).  ``digests()`` makes one more
-    sequential pass hashing the members asked for.
+    ``data/metadata/*`` in memory (size-capped).  ``digests()`` hashes those
+    from memory, and the others in one more sequential pass, unless the scan
+    already hashed them (``prehash``, below).
     """
 
-    def __init__(self, path: str, *, fmt: str | None = None, name: str | None = None, limits: Limits = DEFAULT_LIMITS):
+    def __init__(self, path: str, *, fmt: str | None = None, name: str | None = None, limits: Limits = DEFAULT_LIMITS,
+                 prehash: bool = True):
         self.path = path
         split = split_name(path)
         self.fmt = fmt or (split[1] if split else None) or sniff(path) or "tar"
         self.name = name or (split[0] if split else os.path.basename(path))
         self.limits = limits
         self.media_type = MEDIA_TYPES.get(self.fmt)
+        # prehash: the scan hashes each file it drains with the algorithms of the manifests it has
+        # already passed (a bag's tag files come first in our archives, and usually in others), so
+        # digests() need not read the archive again: receive of 300 bench bags, 5.3 -> N s.
+        self.prehash = prehash
         self._entries: list[Entry] | None = None
         self._cache: dict[str, bytes] = {}
+        self._hashed: dict[str, dict[str, str]] = {}  # archive order; digests made by the scan
         self.total_bytes = 0
 
     def scan(self) -> "ArchiveTree":
         entries: dict[str, Entry] = {}
         cached = 0
         total = 0
+        self._hashed = {}
+        algorithms: list[str] = []  # of the manifests passed so far
         for m, reader in members(self.path, self.fmt, self.name, self.limits):
             parts = m.path.split("/")
             for i in range(1, len(parts)):
@@ -636,6 +650,11 @@ class ArchiveTree:
                     self._cache[m.path] = data
                     cached += len(data)
                 size = len(data) + _drain(reader)
+                if self.prehash and (named := _MANIFEST_NAME.fullmatch(m.path)) and named[1] in ALGORITHMS \
+                        and named[1] not in algorithms:
+                    algorithms.append(named[1])
+            elif self.prehash and algorithms:
+                size, self._hashed[m.path] = _drain_hashing(reader, algorithms)
             else:
                 size = _drain(reader)
             total += size
@@ -678,6 +697,12 @@ class ArchiveTree:
         for p in sorted(wanted & self._cache.keys()):
             yield p, {a: hashlib.new(ALGORITHMS[a], self._cache[p]).hexdigest() for a in algorithms}
             wanted.discard(p)
+        if wanted and all(p in self._hashed and all(a in self._hashed[p] for a in algorithms) for p in wanted):
+            # The scan hashed them all: the same digests, in the same (archive) order, as a second pass.
+            for p, got in self._hashed.items():
+                if p in wanted:
+                    yield p, {a: got[a] for a in algorithms}
+            return
         if wanted:
             for m, reader in members(self.path, self.fmt, self.name, self.limits):
                 if m.kind == "file" and m.path in wanted:
@@ -692,6 +717,18 @@ class ArchiveTree:
                     yield m.path, {a: h.hexdigest() for a, h in zip(algorithms, hashers)}
         for p in sorted(wanted):
             yield p, FileNotFoundError(f"{p}: no such member")
+
+
+def _drain_hashing(reader, algorithms: Sequence[str]) -> tuple[int, dict[str, str]]:
+    hashers = [hashlib.new(ALGORITHMS[a]) for a in algorithms]
+    n = 0
+    while True:
+        chunk = reader.read(CHUNK)
+        if not chunk:
+            return n, {a: h.hexdigest() for a, h in zip(algorithms, hashers)}
+        n += len(chunk)
+        for h in hashers:
+            h.update(chunk)
 
 
 def _drain(reader) -> int:

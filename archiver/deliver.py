@@ -20,6 +20,7 @@ import datetime as _dt
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -336,10 +337,14 @@ def _manifest_xml(packages: list[Package]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+# What XML 1.0 cannot hold (its Char production's complement).  A regex, not a per-character
+# generator: the receipt of 300 bench bags spent 0.3 of 6 s in _xml_text.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _xml_text(s: str) -> str:
     """XML 1.0 cannot hold most control characters; show them escaped rather than fail."""
-    return "".join(c if c in "\t\n\r" or ord(c) >= 32 and not 0xD800 <= ord(c) <= 0xDFFF and c not in "\ufffe\uffff"
-                   else "\\x%02x" % ord(c) for c in s)
+    return _NOT_XML_CHAR.sub(lambda m: "\\x%02x" % ord(m.group()), s)
 
 
 def _csv_cell(s: str) -> str:

@@ -651,7 +651,7 @@ def _validate_archive(path: str, *, fast, schemas, profile) -> list[Finding]:
     if fmt is None:
         return [Finding.of("SAFE-E007", "", "neither a folder nor a tar/zip archive")]
     split = archive.split_name(path)
-    tree = archive.ArchiveTree(path, fmt=fmt, name=split[0] if split else os.path.basename(path))
+    tree = archive.ArchiveTree(path, fmt=fmt, name=split[0] if split else os.path.basename(path), prehash=not fast)
     try:
         tree.scan()
         return validate_tree(tree, fast=fast, schemas=schemas, profile=profile, serialization=archive.MEDIA_TYPES[fmt])

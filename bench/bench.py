@@ -189,6 +189,42 @@ def validating(bags: Path, reps: int, jobs: int, work: Path) -> dict:
     }, reps, work)
 
 
+def delivering(bags: Path, reps: int, jobs: int, work: Path) -> tuple[dict, dict]:
+    """Hand-off (not a target): export the bags as a tar delivery, then receive it.
+
+    bagit-python has no export; its receive is what a library would do with it alone:
+    unpack each archive, then Bag.validate().  The receivers all read archiver's delivery."""
+    outs = {"archiver export": work / "dlv-archiver", "floor: tar+hash each bag": work / "dlv-floor"}
+
+    def prepare(name, rep):
+        if name in outs:
+            shutil.rmtree(outs[name], ignore_errors=True)
+
+    res = measure("exporting", {
+        "archiver export": ("export-archiver", lambda r: [bags, outs["archiver export"], jobs]),
+        "floor: tar+hash each bag": ("export-floor", lambda r: [bags, outs["floor: tar+hash each bag"], jobs]),
+    }, reps, work, prepare)
+    delivery = outs["archiver export"]
+    if res["archiver export"]["status"] == "ok" and delivery.exists():
+        receipts, scratch = work / "dlv-receipts", work / "dlv-unpacked"
+
+        def prepare_receive(name, rep):
+            for d in (receipts, scratch):
+                shutil.rmtree(d, ignore_errors=True)
+            scratch.mkdir()
+
+        received = measure("receiving", {
+            "archiver receive": ("receive-archiver", lambda r: [delivery, receipts, jobs]),
+            "bagit-python unpack+Bag.validate": ("receive-bagit", lambda r: [delivery, scratch]),
+            "floor: re-hash archives+members": ("receive-floor", lambda r: [delivery, jobs]),
+        }, reps, work, prepare_receive)
+    else:
+        received = {}
+    for d in (*outs.values(), work / "dlv-receipts", work / "dlv-unpacked"):
+        shutil.rmtree(d, ignore_errors=True)
+    return res, received
+
+
 def large_payload(size: int, reps: int, jobs: int, work: Path) -> dict:
     payload = corpus.write_large(work / "large" / "payload.bin", size)
     bagit_bag = work / "large-bagit"
@@ -316,8 +352,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=3, help="repetitions; figures are medians (default 3)")
     ap.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
                     help="workers for archiver and the floors (default: usable CPUs)")
-    ap.add_argument("--only", choices=["packaging", "validating", "large"], action="append",
-                    help="run only these sections (repeatable; validating needs packaging's bags)")
+    ap.add_argument("--only", choices=["packaging", "validating", "delivering", "large"], action="append",
+                    help="run only these sections (repeatable; validating and delivering need packaging's bags)")
     ap.add_argument("--rss-sweep", action="store_true", help="also measure peak RSS at two payload sizes and two bag counts")
     ap.add_argument("--sweep-mib", default="64,2048", help="payload sizes for --rss-sweep (default 64,2048)")
     ap.add_argument("--sweep-bags", default="100,10000", help="bag counts for --rss-sweep (default 100,10000)")
@@ -329,8 +365,8 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = a.texts if a.texts is not None else (200 if a.quick else 1000)
     large = a.large_mib if a.large_mib is not None else (64 if a.quick else 512)
-    sections = set(a.only or ["packaging", "validating", "large"])
-    if "validating" in sections:
+    sections = set(a.only or ["packaging", "validating", "delivering", "large"])
+    if sections & {"validating", "delivering"}:
         sections.add("packaging")
 
     base = a.workdir or (Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir()))
@@ -358,6 +394,13 @@ def main(argv=None) -> int:
                 results["validating_bags_from"] = bags.name
                 print_section(f"validating {n} bags (written by {bags.name})", results["validating"], "bags",
                               "bagit-python Bag.validate", "floor: re-hash manifests")
+            if "delivering" in sections and bags is not None:
+                results["exporting"], results["receiving"] = delivering(bags, a.reps, a.jobs, work)
+                print_section(f"exporting {n} bags as a tar delivery (not a target)", results["exporting"], "bags",
+                              None, "floor: tar+hash each bag")
+                if results["receiving"]:
+                    print_section(f"receiving that delivery (not a target)", results["receiving"], "bags",
+                                  "bagit-python unpack+Bag.validate", "floor: re-hash archives+members")
         if "large" in sections and large > 0:
             results["large"] = large_payload(large * MiB, a.reps, a.jobs, work)
             print_section(f"one large payload of {large} MiB: hashing / making a bag (sha256+sha512)", results["large"]["make"],

@@ -277,6 +277,126 @@ def validate_floor(folder: str, jobs: str) -> None:
     _emit(dt, len(bags), _payload_bytes(bags))
 
 
+# --- delivering (export and receive; not a target of issue 7) ------------------
+
+
+def _hash_path(path: Path) -> dict[str, str]:
+    hs = [hashlib.new(a) for a in ALGS]
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            for h in hs:
+                h.update(block)
+    return {a: h.hexdigest() for a, h in zip(ALGS, hs)}
+
+
+def export_archiver(folder: str, to: str, jobs: str) -> None:
+    """``archiver export``: validate every bag, serialize each as tar, hash it, write the manifests."""
+    try:
+        from archiver.deliver import export
+        from archiver.validate import validate
+    except ImportError as e:
+        _unavailable(f"archiver.deliver: {e}")
+    bags = _bags(folder)
+    startup = _warm_validate(validate, bags[0] if bags else None)
+    t = time.perf_counter()
+    outcome = export([folder], to=to, format="tar", jobs=int(jobs))
+    dt = time.perf_counter() - t
+    _check(outcome, "archiver export")
+    _emit(dt, len(bags), _payload_bytes(bags), startup_seconds=startup)
+
+
+def _floor_export_chunk(args) -> list[str]:
+    import tarfile
+
+    bags, to = args
+    lines = []
+    for b in bags:
+        dest = Path(to) / f"{b.name}.tar"
+        with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tf:
+            tf.add(b, arcname=b.name)
+        lines.append(f"{_hash_path(dest)['sha256']}  {dest.name}\n")
+    return lines
+
+
+def export_floor(folder: str, to: str, jobs: str) -> None:
+    """The least an export does: tar each bag (tarfile), sha256+sha512 of each archive, a sums file."""
+    bags = _bags(folder)
+    Path(to).mkdir(parents=True)
+    t = time.perf_counter()
+    lines = _run_chunks(_floor_export_chunk, [(c, to) for c in _chunks(bags, int(jobs))], int(jobs))
+    (Path(to) / "sha256sums.txt").write_text("".join(x for chunk in lines for x in chunk), encoding="utf-8")
+    dt = time.perf_counter() - t
+    _emit(dt, len(bags), _payload_bytes(bags))
+
+
+def _archives(delivery: str) -> list[Path]:
+    return sorted(Path(delivery).glob("*.tar"))
+
+
+def receive_archiver(delivery: str, receipts: str, jobs: str) -> None:
+    """``archiver receive`` without --into: each archive against delivery.xml, every bag inside validated as a stream."""
+    try:
+        from archiver.deliver import receive
+    except ImportError as e:
+        _unavailable(f"archiver.deliver: {e}")
+    archives = _archives(delivery)
+
+    def warm(d: Path) -> None:  # one archive received alone: loads the streaming validation path
+        if archives:
+            shutil.copy(archives[0], d / archives[0].name)
+            receive(str(d), receipt_dir=str(d / "receipt"), jobs=1)
+
+    startup = _warm(warm)
+    t = time.perf_counter()
+    outcome = receive(delivery, receipt_dir=receipts, jobs=int(jobs))
+    dt = time.perf_counter() - t
+    _emit(dt, len(archives), _tree_bytes(archives), startup_seconds=startup, **_verdict(outcome))
+
+
+def receive_bagit(delivery: str, scratch: str) -> None:
+    """What a library does with bagit-python alone: unpack each archive (tarfile's "data"
+    filter), then Bag.validate() it, one process.  No delivery manifest is checked."""
+    import tarfile
+
+    import bagit
+
+    archives = _archives(delivery)
+    t = time.perf_counter()
+    for a in archives:
+        where = Path(scratch) / a.stem
+        with tarfile.open(a) as tf:
+            tf.extractall(where, filter="data")
+        bagit.Bag(str(where / a.stem)).validate()
+        shutil.rmtree(where)
+    dt = time.perf_counter() - t
+    _emit(dt, len(archives), _tree_bytes(archives))
+
+
+def _floor_receive_chunk(archives) -> int:
+    """Re-hash each archive file, then stream it and hash every member once (sha256+sha512)."""
+    import tarfile
+
+    for a in archives:
+        _hash_path(a)
+        with tarfile.open(a, "r|") as tf:
+            for m in tf:
+                if m.isfile():
+                    f = tf.extractfile(m)
+                    hs = [hashlib.new(x) for x in ALGS]
+                    while block := f.read(1 << 20):
+                        for h in hs:
+                            h.update(block)
+    return len(archives)
+
+
+def receive_floor(delivery: str, jobs: str) -> None:
+    archives = _archives(delivery)
+    t = time.perf_counter()
+    _run_chunks(_floor_receive_chunk, _chunks(archives, int(jobs)), int(jobs))
+    dt = time.perf_counter() - t
+    _emit(dt, len(archives), _tree_bytes(archives))
+
+
 # --- one large payload -------------------------------------------------------
 
 
@@ -355,6 +475,11 @@ TASKS = {
     "validate-bagit": validate_bagit,
     "audit-archiver": audit_archiver,
     "validate-floor": validate_floor,
+    "export-archiver": export_archiver,
+    "export-floor": export_floor,
+    "receive-archiver": receive_archiver,
+    "receive-bagit": receive_bagit,
+    "receive-floor": receive_floor,
     "hash-floor": hash_floor,
     "hash-archiver": hash_archiver,
     "bagit-make-large": bagit_make_large,

@@ -489,15 +489,18 @@ def _consistent(files: dict[str, bytes]) -> bool:
     return not any(other.startswith(p + "/") for p in files for other in files)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(files=_trees.filter(_consistent), fmt=st.sampled_from(archive.FORMATS))
-def test_archive_tree_reads_back_what_the_folder_holds(tmp_path_factory, files, fmt):
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=_trees.filter(_consistent), fmt=st.sampled_from(archive.FORMATS),
+       manifests=st.sampled_from([(), ("sha256",), ("sha512", "sha256"), ("md5",)]))
+def test_archive_tree_reads_back_what_the_folder_holds(tmp_path_factory, files, fmt, manifests):
     base = tmp_path_factory.mktemp("prop")
     bag = base / "b"
     for rel, data in files.items():
         (bag / rel).parent.mkdir(parents=True, exist_ok=True)
         (bag / rel).write_bytes(data)
     (bag / "bagit.txt").write_bytes(b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    for alg in manifests:  # their names tell the scan which algorithms to hash with (ArchiveTree prehash)
+        (bag / f"manifest-{alg}.txt").write_bytes(b"")
     dest = base / ("b" + archive.SUFFIXES[fmt])
     archive.serialize(str(bag), str(dest), fmt, 1_700_000_000)
     again = base / ("again" + archive.SUFFIXES[fmt])
@@ -508,6 +511,28 @@ def test_archive_tree_reads_back_what_the_folder_holds(tmp_path_factory, files, 
     paths = sorted(files)
     assert dict(packed.digests(paths, ["sha256", "sha512"])) == dict(folder.digests(paths, ["sha256", "sha512"]))
     assert packed.read("bagit.txt", 1000) == folder.read("bagit.txt", 1000)
+    # Digests made during the scan are those, in the order, of a second pass over the archive.
+    unhashed = archive.ArchiveTree(str(dest), prehash=False).scan()
+    for algs in (["sha256", "sha512"], ["sha256"], ["md5"]):
+        assert list(packed.digests(paths, algs)) == list(unhashed.digests(paths, algs))
+
+
+def test_digests_of_an_archive_with_its_payload_before_its_manifests(tmp_path):
+    # Someone else's tar: payload first, so the scan hashes nothing (it has seen no manifest yet)
+    # and digests() reads the archive again; the result is the same either way.
+    bag = tmp_path / "b"
+    make_bag(tmp_path, "b", "some text")
+    dest = tmp_path / "b.tar"
+    with tarfile.open(dest, "w") as tf:
+        for p in sorted(bag.rglob("*"), key=lambda p: (not str(p.relative_to(bag)).startswith("data"), str(p))):
+            tf.add(p, arcname=f"b/{p.relative_to(bag)}", recursive=False)
+    packed = archive.ArchiveTree(str(dest)).scan()
+    assert packed._hashed == {}
+    paths = ["data/objects/a.txt", "data/objects/sub/é ü.txt"]
+    assert list(packed.digests(paths, ["sha256"])) == list(DirTree(str(bag)).digests(paths, ["sha256"]))
+    ours = tmp_path / "ours.tar"
+    archive.serialize(str(bag), str(ours), "tar", 1_700_000_000)
+    assert set(archive.ArchiveTree(str(ours), name="b").scan()._hashed) == set(paths)
 
 
 def test_a_symlinked_delivery_path_typed_by_the_user_is_followed_once(bags, tmp_path):
@@ -556,3 +581,14 @@ def test_a_killed_runs_staging_is_cleared_by_the_next_run(bags, tmp_path):
     live.mkdir()
     assert deliver.export([str(bags)], to=str(tmp_path / "d"), format="tar").exit_code == 0
     assert not stale.exists() and live.exists()
+
+
+def test_xml_text_and_member_name_checks_match_their_plain_rules_on_every_code_point():
+    # Both are regexes for speed (docs/performance.md); the plain per-character rules they replace
+    # are the reference, checked here on every Unicode code point (surrogates included).
+    every = "".join(map(chr, range(0x110000)))
+    plain = "".join(c if c in "\t\n\r" or ord(c) >= 32 and not 0xD800 <= ord(c) <= 0xDFFF and c not in "\ufffe\uffff"
+                    else "\\x%02x" % ord(c) for c in every)
+    assert deliver._xml_text(every) == plain
+    controls = {c for c in every if ord(c) < 32 or ord(c) == 127}
+    assert {m.group() for m in archive._CONTROL.finditer(every)} == controls
