@@ -51,7 +51,7 @@ def _script(ch: str) -> str | None:
 
 _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _ASCII_LETTER_BYTES = "".join(sorted(_ASCII_LETTERS)).encode()
-_ASCII_RUNS = re.compile("[\x00-\x7f]+")
+_ASCII_BYTES = bytes(range(128))
 _SINGLE = {"Greek": "el", "Hebrew": "he", "Georgian": "ka", "Armenian": "hy"}
 
 
@@ -84,7 +84,10 @@ def detect(text: str) -> tuple[str, float] | None:
     head = text[:200_000]
     raw = head.encode("utf-8", "surrogatepass")
     ascii_letters = len(raw) - len(raw.translate(None, _ASCII_LETTER_BYTES))
-    chars = Counter() if head.isascii() else Counter(_ASCII_RUNS.sub("", head))
+    # The non-ASCII characters: every byte of a multi-byte UTF-8 sequence is >= 0x80, so deleting
+    # the ASCII bytes leaves exactly their encodings, in order (~200 -> ~55 us per bench text, vs
+    # a regex removing the ASCII runs).
+    chars = Counter() if head.isascii() else Counter(raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
     scripts: Counter = Counter()
     if ascii_letters:
         scripts["Latin"] = ascii_letters

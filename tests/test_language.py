@@ -85,3 +85,12 @@ def test_detect_on_clear_texts():
     assert language.detect(en)[0] == "en"
     ru = "Министр сказал, что это не так, и он был уверен, что его поймут только когда они будут вместе. " * 3
     assert language.detect(ru)[0] == "ru"
+
+
+def test_detect_equals_the_plain_rule_with_lone_surrogates_and_astral_characters():
+    # The non-ASCII characters are counted from the UTF-8 bytes (surrogatepass): every kind of
+    # code point must come back as itself.
+    base = " ".join(_STOP["ru"] * 3)
+    for extra in ("\udc80", "\ud800x", "𝔘𝔫𝔦", "\U0010ffff", "é\u0301", "\x7f\x80\xff"):
+        text = f"{extra} {base} {extra * 40}"
+        assert language.detect(text) == reference(text)
