@@ -17,8 +17,10 @@ the one lxml ships):
   an ``a``, anywhere, i.e. the nodes ``//a/b`` selects; ``/a`` only the root;
 - ``sch:let`` in a rule is an XSLT variable evaluated on the context node, in
   order (a later let may use an earlier one); a ``sch:let`` of the schema is a
-  global variable, evaluated once per document on its root, in order (one
-  that names a later one is refused: XSLT would allow it);
+  global variable, evaluated once per document, in order (one that names a
+  later one is refused: XSLT would allow it).  XSLT evaluates it on the
+  document node, which lxml cannot pass, so only absolute location paths are
+  accepted (they select the same nodes from the root element);
 - an assert fails when ``boolean(test)`` is false; its message is the text of
   the assert with each ``sch:value-of`` replaced by ``string(select)`` (what
   ``xsl:value-of`` writes), and without its whitespace-only text nodes (which
@@ -51,7 +53,7 @@ class Unsupported(Exception):
     """The schema (or a document) needs a Schematron feature this evaluator does not implement."""
 
 
-_VARIABLE = re.compile(r"\$([A-Za-z_][\w.-]*)(:?)")
+_VARIABLE = re.compile(r"\$([^\W\d][\w.-]*)(:?)")  # an XPath variable reference (NCName, any letters)
 
 
 class _Expr:

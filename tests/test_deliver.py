@@ -16,6 +16,7 @@ from pathlib import Path
 import bagit
 import pytest
 from click.testing import CliRunner
+from lxml import etree
 
 from archiver import archive, deliver, xmlsafe
 from archiver.cli import cli
@@ -389,6 +390,32 @@ def test_receipt_premis_is_deterministic_and_has_the_events(bags, tmp_path):
     assert len(ids) == len(set(ids))
     j = json.loads(Path(r1.receipt["json"]).read_text())
     assert j["ok"] is True and j["summary"]["archives"] == 2
+
+
+@pytest.mark.parametrize("archives", [0, 3])
+def test_receipts_written_part_by_part_are_what_whole_documents_give(tmp_path, archives):
+    # The receipt files are streamed (one PREMIS object or event at a time, one archive of the JSON at a
+    # time); their bytes must be lxml's pretty print of the whole tree and json.dumps of the whole outcome.
+    folder = tmp_path / "bags"
+    folder.mkdir()
+    for i in range(archives):
+        make_bag(folder, f"bag-{i}", f"text {i}", **{"External-Description": "a <b> & \"c\"\r\x01 ünï"})
+    to = tmp_path / "d"
+    if archives:
+        deliver.export([str(folder)], to=str(to), format="tar")
+        data = bytearray((to / "bag-1.tar").read_bytes())
+        data[data.index(b"text 1")] ^= 0x01  # findings, with their notes, for one archive
+        (to / "bag-1.tar").write_bytes(bytes(data))
+        (to / "odd &<name>\x7f.tar").write_bytes(b"not an archive")
+    else:
+        to.mkdir()
+    out = deliver.receive(str(to), receipt_dir=str(tmp_path / "r"))
+    xml = Path(out.receipt["xml"]).read_bytes()
+    whole = etree.fromstring(xml, etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True))
+    assert xml == etree.tostring(whole, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    assert xml == deliver.receipt_premis(out)
+    text = Path(out.receipt["json"]).read_text(encoding="utf-8")
+    assert text == json.dumps(out.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def test_receipt_records_ingestion_and_failures(bags, tmp_path):
