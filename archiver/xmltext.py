@@ -90,7 +90,10 @@ def render(node: Node, indent: str, out: list) -> None:
 
 
 def render_child(node: Node, indent: str, out: list) -> None:
-    """``node`` as it appears among its parent's children at ``indent``: an element or a leaf."""
+    """``node`` as it appears among its parent's children at ``indent``: an element or a leaf.
+
+    render() keeps its own copy of the leaf lines: calling this for each child measured
+    ~325 -> ~600 us per bench METS."""
     if node.children:
         render(node, indent, out)
     elif node.text is not None:
