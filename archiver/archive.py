@@ -710,20 +710,14 @@ class ArchiveTree:
         if wanted:
             for m, reader in members(self.path, self.fmt, self.name, self.limits):
                 if m.kind == "file" and m.path in wanted:
-                    hashers = [hashlib.new(ALGORITHMS[a]) for a in algorithms]
-                    while True:
-                        chunk = reader.read(CHUNK)
-                        if not chunk:
-                            break
-                        for h in hashers:
-                            h.update(chunk)
                     wanted.discard(m.path)
-                    yield m.path, {a: h.hexdigest() for a, h in zip(algorithms, hashers)}
+                    yield m.path, _drain_hashing(reader, algorithms)[1]
         for p in sorted(wanted):
             yield p, FileNotFoundError(f"{p}: no such member")
 
 
 def _drain_hashing(reader, algorithms: Sequence[str]) -> tuple[int, dict[str, str]]:
+    """Read the rest of a member, hashing it: (bytes read, digests)."""
     hashers = [hashlib.new(ALGORITHMS[a]) for a in algorithms]
     n = 0
     while True:

@@ -23,7 +23,14 @@ def read_regular(path, limit: int) -> bytes:
     """A regular file's bytes, at most ``limit``; raise FileTooLarge past it, OSError otherwise."""
     fd = open_regular(path)
     with os.fdopen(fd, "rb") as f:
-        data = f.read(limit + 1)
+        # Ask for the size the file has (+1, to see it grew), not for the limit: a read of
+        # ``limit`` bytes allocates that much first (64 MiB for a text: ~60 -> ~22 us per file here).
+        data = f.read(min(limit, os.fstat(f.fileno()).st_size) + 1)
+        while len(data) <= limit:
+            more = f.read(min(1 << 20, limit + 1 - len(data)))
+            if not more:
+                break
+            data += more
     if len(data) > limit:
         raise FileTooLarge(f"larger than {limit} bytes")
     return data

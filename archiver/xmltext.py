@@ -106,3 +106,8 @@ def document(root: Node) -> bytes:
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
     render(root, "", out)
     return "".join(out).encode("utf-8")
+
+
+def start_tag(node: Node) -> str:
+    """``<tag attr="...">`` of ``node`` alone, for a document written a part at a time."""
+    return f"<{node.tag}{_attrs(node)}>"

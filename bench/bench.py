@@ -271,6 +271,13 @@ def rss_sweep(work: Path, jobs: int, small_mib: int, large_mib: int, few: int, m
         out[f"package {count} texts"] = summarise([run_task("package-archiver", texts, bags, jobs, workdir=work)])
         if bags.exists():
             out[f"validate {count} bags"] = summarise([run_task("validate-archiver", bags, jobs, workdir=work)])
+            delivery = work / f"sweep-delivery-{count}"
+            out[f"export {count} bags"] = summarise([run_task("export-archiver", bags, delivery, jobs, workdir=work)])
+            if delivery.exists():
+                out[f"receive {count} archives"] = summarise([run_task("receive-archiver", delivery, work / f"sweep-receipts-{count}",
+                                                                       jobs, workdir=work)])
+            for d in (delivery, work / f"sweep-receipts-{count}"):
+                shutil.rmtree(d, ignore_errors=True)
         out[f"bagit-python make_bag {count} texts"] = summarise([run_task("package-bagit", texts, work / f"sweep-bbags-{count}", workdir=work)])
         shutil.rmtree(texts, ignore_errors=True)
         shutil.rmtree(bags, ignore_errors=True)
@@ -312,7 +319,7 @@ def targets(results: dict) -> list[dict]:
     s = results.get("rss_sweep", {})
     if s:
         keys = list(s)
-        for prefix in ("hash_file", "validate 1 bag", "package", "validate"):
+        for prefix in ("hash_file", "validate 1 bag", "package", "validate", "export", "receive"):
             pair = [k for k in keys if k.startswith(prefix + " ") and s[k].get("status") == "ok"]
             pair = [k for k in pair if not (prefix == "validate" and k.startswith("validate 1 bag"))]
             if len(pair) == 2:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -390,6 +391,31 @@ def test_receipt_premis_is_deterministic_and_has_the_events(bags, tmp_path):
     assert len(ids) == len(set(ids))
     j = json.loads(Path(r1.receipt["json"]).read_text())
     assert j["ok"] is True and j["summary"]["archives"] == 2
+
+
+def test_delivery_manifests_written_part_by_part_are_what_whole_documents_give(tmp_path):
+    # delivery.xml and delivery.csv are streamed one package at a time; their bytes must be lxml's
+    # pretty print of the whole tree, and the csv module's rows, for titles that need escaping.
+    folder = tmp_path / "bags"
+    folder.mkdir()
+    titles = ["a <b> & \"c\"\r\x01 ünï", "=1+2", "line\nbreak, \"quoted\"", "plain"]
+    for i, title in enumerate(titles):
+        make_bag(folder, f"bag-{i}", f"text {i}", **{"External-Description": title})
+    out = deliver.export([str(folder)], to=str(tmp_path / "d"), format="tar")
+    assert out.exit_code == 0, list(out.lines())
+    xml = (tmp_path / "d" / "delivery.xml").read_bytes()
+    whole = etree.fromstring(xml, etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True))
+    assert xml == etree.tostring(whole, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    assert [p["title"] for p in deliver.read_manifest(xml)] == [deliver._xml_text(p.title) for p in out.packages]
+    assert any("<b> &" in p.title for p in out.packages)  # the escaping was needed
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["file", "bag", "identifier", "title", "size", "payload_oxum", "media_type", "sha256", "sha512"])
+    for p in out.packages:
+        w.writerow([p.file, p.bag, deliver._csv_cell(p.identifier), deliver._csv_cell(p.title), p.size, p.oxum,
+                    p.media_type, p.digests["sha256"], p.digests["sha512"]])
+    assert (tmp_path / "d" / "delivery.csv").read_bytes() == buf.getvalue().encode("utf-8")
+    assert (tmp_path / "d" / "sha256sums.txt").read_text() == "".join(f"{p.digests['sha256']}  {p.file}\n" for p in out.packages)
 
 
 @pytest.mark.parametrize("archives", [0, 3])

@@ -144,3 +144,41 @@ def test_unknown_algorithm_is_rejected(tmp_path):
     p.write_bytes(b"x")
     with pytest.raises(KeyError):
         hashing.hash_file(p, ("crc32",))
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(0, 3 * (1 << 20) + 5), slack=st.integers(-3, 3))
+def test_read_regular_reads_the_whole_file_up_to_its_limit(tmp_path_factory, size, slack):
+    # files.read_regular asks for the file's size, not its limit; the bytes and the refusal must
+    # be those of one read of limit + 1 bytes, at and around the limit.
+    from archiver.files import FileTooLarge, read_regular
+
+    path = tmp_path_factory.mktemp("r") / "f"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    limit = max(0, size + slack)
+    if size > limit:
+        with pytest.raises(FileTooLarge):
+            read_regular(path, limit)
+    else:
+        assert read_regular(path, limit) == data
+
+
+def test_read_regular_reads_on_past_the_size_it_was_told(tmp_path, monkeypatch):
+    # A file that grows between fstat and read (a log being written): read on to the limit, as before.
+    from archiver import files
+    from archiver.files import FileTooLarge
+
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 3000)
+    real = os.fstat
+
+    def told_ten_bytes(fd):
+        st = real(fd)
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, 10,
+                               st.st_atime, st.st_mtime, st.st_ctime))
+
+    monkeypatch.setattr(files.os, "fstat", told_ten_bytes)
+    assert files.read_regular(path, 5000) == b"x" * 3000
+    with pytest.raises(FileTooLarge):
+        files.read_regular(path, 2999)
