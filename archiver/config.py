@@ -41,6 +41,14 @@ class Config:
     source: str = FILENAME  # the file the settings came from (the Origin of defaults)
     loaded: bool = False  # whether a file was actually read
 
+    def __post_init__(self) -> None:
+        # bag-info.txt carries these on one line with single spaces (bag.tag_value), the METS as
+        # given: "  Example  Library" would make our own bags disagree with themselves (METS-E509).
+        for name in _ONE_LINE:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, " ".join(value.split()) or None)
+
     def with_overrides(self, **kw) -> "Config":
         """This config with every non-None keyword replacing the file's value."""
         given = {k: v for k, v in kw.items() if v is not None}
@@ -49,6 +57,7 @@ class Config:
         return replace(self, **given)
 
 
+_ONE_LINE = ("organization", "contact_name", "contact_email")
 _KEYS = {
     "organization": str,
     "contact_name": str,

@@ -304,7 +304,8 @@ def _serialize_one(args) -> Package:
     """One bag written into the staging folder as an archive, and described (runs in a worker)."""
     path, staging, format = args
     name = os.path.basename(os.path.normpath(path))
-    info = _bag_info(DirTree(path))
+    with DirTree(path) as tree:
+        info = _bag_info(tree)
     file = name + archive.SUFFIXES[format]
     dest = os.path.join(staging, file)
     archive.serialize(path, dest, format, _bag_mtime(info))
@@ -324,8 +325,8 @@ def _validate_for_export(path: str, prof, schemas, media_type: str) -> list[Find
     if os.path.islink(path) or not os.path.isdir(path):
         return validator.validate_path(path, fast=False, schemas=schemas, profile=prof)
     try:
-        return list(validator.validate_tree(DirTree(path), fast=False, schemas=schemas, profile=prof,
-                                            serialization=media_type))
+        with DirTree(path) as tree:
+            return list(validator.validate_tree(tree, fast=False, schemas=schemas, profile=prof, serialization=media_type))
     except Exception as e:  # noqa: BLE001 - one broken bag is a finding, never a traceback
         return [Finding.of("SAFE-E006", "", one_line(f"{type(e).__name__}: {e}", 200))]
 

@@ -52,7 +52,8 @@ class NotARegularFile(OSError):
     pass
 
 
-def _open_regular_stat(path, dir_fd=None) -> tuple[int, os.stat_result]:
+def open_regular_stat(path, dir_fd=None) -> tuple[int, os.stat_result]:
+    """open_regular, and the open file's fstat."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0), dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
@@ -67,7 +68,7 @@ def _open_regular_stat(path, dir_fd=None) -> tuple[int, os.stat_result]:
 
 def open_regular(path, *, dir_fd=None) -> int:
     """Open a path for reading without following a final symlink or blocking on a FIFO."""
-    return _open_regular_stat(path, dir_fd)[0]
+    return open_regular_stat(path, dir_fd)[0]
 
 
 # hashlib.sha256 and co. directly: hashlib.new looks the name up on every call
@@ -81,7 +82,7 @@ def hash_bytes(data: bytes, algorithms=("sha256", "sha512")) -> dict[str, str]:
 
 def hash_file(path, algorithms=("sha256", "sha512"), *, dir_fd=None) -> tuple[dict[str, str], int]:
     """Return ({algorithm: hexdigest}, size) from a single streaming read."""
-    fd, st = _open_regular_stat(path, dir_fd)
+    fd, st = open_regular_stat(path, dir_fd)
     try:
         return hash_fd(fd, algorithms, size_hint=st.st_size)
     finally:

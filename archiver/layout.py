@@ -18,6 +18,20 @@ RECORD = "data/metadata/record.json"
 
 DEFAULT_ALGORITHMS = ("sha256", "sha512")
 
+
+def file_use(path: str, payload_name: str) -> str | None:
+    """The METS file group (USE) of a payload file of ours, given the original's payload name; None: not one we write.
+
+    The writer (package.build_bag) and the validator's re-rendering shortcut (ourbag) both ask this.
+    """
+    if path == RECORD:
+        return "metadata"
+    if path == f"{OBJECTS}/{payload_name}":
+        return "original"
+    if path == f"{ACCESS}/{payload_name}":
+        return "derivative"
+    return None
+
 # Our BagIt profile (bagit-profiles 1.4).  The identifier is a name, never
 # fetched: the profile ships in schemas/ and inside the package.
 PROFILE_ID = "https://archiver.invalid/schemas/bagit-profile/1.0.json"

@@ -13,6 +13,8 @@ the METS header.  One fact, one value, wherever it is written.
 from __future__ import annotations
 
 import json
+import re
+from xml.sax.saxutils import unescape
 
 from pydantic import ValidationError
 
@@ -62,6 +64,10 @@ def check(tree: BagTree, parsed, files: dict[str, int], *, computed: dict[str, d
         return out
     # Before parsing we can only guess whose METS this is; a foreign bag's payload is not ours to judge.
     claims_ours = any(layout.METS_PROFILE.encode(enc) in data for enc in _XML_ENCODINGS)
+    if SHORTCUT and claims_ours:
+        rendered = _as_rendered(tree, data, parsed, files, computed, schemas, preread)
+        if rendered is not None:
+            return out + rendered
     try:
         doc = xmlsafe.parse(data)
     except xmlsafe.UnsafeXML as e:
@@ -119,11 +125,16 @@ def _record(tree, data: bytes, files, mets, preread: dict[str, bytes]) -> list[F
 
 
 def _files(data: bytes, parsed, files, computed, mets) -> list[Finding]:
-    out: list[Finding] = []
     try:
         described = mets.read_files(data)
     except ValueError as e:
         return [Finding.of("METS-E501", layout.METS, one_line(str(e)))]
+    return _described_files(described, parsed, files, computed)
+
+
+def _described_files(described, parsed, files, computed) -> list[Finding]:
+    """The files mets.xml describes (mets.read_files' FileFacts) against the bag's files, manifests and digests."""
+    out: list[Finding] = []
     manifest = {alg: {ln.path: ln.digest for ln in lines} for alg, lines in parsed.manifests.items()}
     seen = set()
     for ff in described:
@@ -149,11 +160,16 @@ def _files(data: bytes, parsed, files, computed, mets) -> list[Finding]:
 
 
 def _bag_info(data: bytes, parsed, mets) -> list[Finding]:
-    out: list[Finding] = []
     try:
         head = mets.read_header(data)
     except ValueError as e:
         return [Finding.of("METS-E501", layout.METS, one_line(str(e)))]
+    return _header_agrees(head, parsed)
+
+
+def _header_agrees(head: dict, parsed) -> list[Finding]:
+    """bag-info.txt against the METS header (mets.read_header's dict)."""
+    out: list[Finding] = []
     info, name = parsed.info, parsed.info_name
     objid = head.get("objid")
     ext = info.values("External-Identifier")
@@ -172,3 +188,83 @@ def _bag_info(data: bytes, parsed, mets) -> list[Finding]:
     if org and orgs and org not in orgs:
         out.append(Finding.of("METS-E509", name, f"Source-Organization {one_line(orgs[0], 80)!r} but the METS custodian is {one_line(org, 80)!r}", field="Source-Organization"))
     return out
+
+
+# --- the shortcut: a mets.xml that is exactly what we would write ---------------------------------
+
+# Our METS is a function of the bag's record.json, its files and three header values
+# (mets.render).  When mets.xml is byte for byte what render writes for them, the slow
+# path's results are known without parsing it: read_record gives back record.json's
+# record (render's round trip), read_files the files it was given, read_header the
+# header values, and our rules pass (render always writes them out, given the two
+# preconditions below).  Only the cross-checks with the rest of the bag remain, and they
+# run on exactly the values the slow path would read.  Anything unexpected falls back
+# to the slow path, which stays the reference: tests/test_validate_shortcut.py checks
+# that both give the same findings for generated, damaged and foreign bags.
+# Measured: ~1.3 ms of parsing, rules and readers per bag replaced by a re-render.
+SHORTCUT = True
+
+_HEADER = re.compile(
+    rb'<mets:metsHdr CREATEDATE="([^"<&]*)" RECORDSTATUS="complete">\n'
+    rb' *<mets:agent ROLE="CREATOR" TYPE="OTHER" OTHERTYPE="SOFTWARE">\n *<mets:name>([^<]*)</mets:name>\n *</mets:agent>\n'
+    rb'(?: *<mets:agent ROLE="CUSTODIAN" TYPE="ORGANIZATION">\n *<mets:name>([^<]*)</mets:name>\n)?'
+)
+_UNESCAPE = {"&quot;": '"', "&#13;": "\r", "&#10;": "\n", "&#9;": "\t"}  # what render escapes beyond & < >
+
+
+def _text(b: bytes | None) -> str | None:
+    return None if b is None else unescape(b.decode("utf-8"), _UNESCAPE)
+
+
+def _as_rendered(tree, data: bytes, parsed, files, computed, schemas, preread) -> list[Finding] | None:
+    """The findings for a mets.xml that is exactly mets.render's output for this bag; None when it is not."""
+    try:
+        if layout.RECORD not in files:
+            return None
+        raw = preread[layout.RECORD] if layout.RECORD in preread else tree.read(layout.RECORD, MAX_RECORD)
+        from .record import Record
+
+        record = Record.model_validate(json.loads(raw.decode("utf-8")))
+        head = _HEADER.search(data, 0, 4096)
+        if head is None:
+            return None
+        created, software, organization = (_text(g) for g in head.groups())
+        described = _files_of(record, parsed, files)
+        original = described[0] if described and described[0].use == "original" else None
+        # The two inputs under which render's output could break our rules: METS-E007 wants
+        # sha512 fixity for the original, METS-E014 a software name that is not blank.
+        if original is None or "sha512" not in original.digests or not software.strip(" \t\r\n"):
+            return None
+        from . import mets
+
+        if mets.render(record, described, created=created, organization=organization, software=software) != data:
+            return None
+    except Exception:  # noqa: BLE001 - anything unexpected: the slow path judges this bag
+        return None
+    header = {"objid": record.id, "created": created, "profile": layout.METS_PROFILE,
+              "software": software, "organization": organization}
+    return xsd.check(data, schemas, layout.METS) + _described_files(described, parsed, files, computed) + _header_agrees(header, parsed)
+
+
+def _files_of(record, parsed, files) -> list | None:
+    """The FileFacts package would have rendered for this bag: its payload files of ours, with the manifests' digests.
+
+    In mets.xml's order (original, derivative, metadata), as read_files would return them."""
+    from .identity import payload_name
+    from .mets import DIGESTS, USES, FileFacts
+
+    pname = payload_name(record.original.filename)
+    manifests = {alg: {ln.path: ln.digest for ln in lines} for alg, lines in sorted(parsed.manifests.items()) if alg in DIGESTS}
+    out = []
+    for path, size in files.items():
+        use = layout.file_use(path, pname)
+        if use is None:
+            continue
+        digests = {}
+        for alg, listed in manifests.items():
+            if path not in listed:
+                return None
+            digests[alg] = listed[path]
+        media = record.original.media_type if use == "original" else FileFacts.media_type
+        out.append(FileFacts(path, use, size, digests, media))
+    return sorted(out, key=lambda f: (USES.index(f.use), f.path))

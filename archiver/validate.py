@@ -619,7 +619,8 @@ def validate_path(path: str, *, fast: bool = False, schemas=None, profile: dict 
             return _validate_archive(path, fast=fast, schemas=schemas, profile=profile)
         if not os.path.isdir(path):
             return [Finding.of("SAFE-E007", "", "not a folder")]
-        return validate_tree(DirTree(path), fast=fast, schemas=schemas, profile=profile)
+        with DirTree(path) as tree:
+            return validate_tree(tree, fast=fast, schemas=schemas, profile=profile)
     except Exception as e:  # noqa: BLE001 - one bad bag must not stop the batch or print a traceback
         if os.environ.get("ARCHIVER_DEBUG"):
             raise
