@@ -73,3 +73,20 @@ def test_each_run_reads_the_outlet_registry_as_it_is_now(tmp_path, monkeypatch):
     assert outlet_language("one") == "nl"
     (tmp_path / "outlets.toml").write_text('[[outlet]]\nname = "Riverside Gazette"\nlanguage = "de"\n', encoding="utf-8")
     assert outlet_language("two") == "de"
+
+
+def test_organization_and_contact_are_kept_on_one_line_as_bag_info_writes_them(tmp_path):
+    # bag-info.txt writes values on one line with single spaces; the METS custodian must say the same,
+    # or our own bags fail METS-E509 (found by tests/test_validate_shortcut.py).
+    cfg = parse('organization = "  Example\\n  Library "\ncontact_name = "A\\tCurator"\n')
+    assert (cfg.organization, cfg.contact_name) == ("Example Library", "A Curator")
+    assert Config(organization=" \t ").organization is None
+    (tmp_path / "a.txt").write_text("A title\n\nbody\n")
+    r = package([tmp_path / "a.txt"], out=tmp_path / "out", jobs=1, config=Config(), organization="  Spaced   Out ")
+    assert r.exit_code == 0
+    from archiver.validate import validate
+
+    b = next(p for p in (tmp_path / "out").iterdir() if not p.name.startswith("."))
+    assert "Source-Organization: Spaced Out\n" in (b / "bag-info.txt").read_text()
+    assert "<mets:name>Spaced Out</mets:name>" in (b / "data" / "metadata" / "mets.xml").read_text()
+    assert validate([str(b)], jobs=1).exit_code == 0
