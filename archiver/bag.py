@@ -29,7 +29,7 @@ import fcntl
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, layout
@@ -59,6 +59,7 @@ class BagPlan:
     name: str
     files: tuple[BagFile, ...]  # sorted by path
     payload_digests: dict[str, dict[str, str]]  # payload path -> {algorithm: hex}
+    tag_digests: dict[str, dict[str, str]] = field(default_factory=dict)  # tag file (but tag manifests) -> {algorithm: hex}
 
     def file(self, path: str) -> bytes:
         for f in self.files:
@@ -131,7 +132,7 @@ def plan(
     for a in algorithms:
         tags[f"tagmanifest-{a}.txt"] = manifest(tag_digests, a)
     files = tuple(BagFile(p, d) for p, d in sorted({**payload, **tags}.items()))
-    return BagPlan(name=name, files=files, payload_digests=pdig)
+    return BagPlan(name=name, files=files, payload_digests=pdig, tag_digests=tag_digests)
 
 
 # --- disk primitives (monkeypatched by the failure-injection tests) ---------

@@ -145,6 +145,22 @@ class Injector:
         return fn
 
 
+class _NoCatalog:
+    """catalog.Indexer that stores nothing."""
+
+    def __init__(self, *a, **kw):
+        pass
+
+    def add(self, *a, **kw):
+        pass
+
+    def close(self):
+        return []
+
+    def discard(self):
+        pass
+
+
 def _make_input(tmp_path: Path) -> Path:
     src = tmp_path / "in"
     src.mkdir()
@@ -161,7 +177,7 @@ def test_a_failure_at_each_write_step_leaves_no_partial_bag(tmp_path, monkeypatc
     elif bag._SYNCFS is None:
         pytest.skip("no syncfs on this platform")
     # The catalog beside the bags is an index with its own tests; creating it ~100 times is slow.
-    monkeypatch.setattr("archiver.catalog.index_bags_after", lambda bags, **kw: [])
+    monkeypatch.setattr("archiver.catalog.Indexer", _NoCatalog)
     src = _make_input(tmp_path)
     with monkeypatch.context() as m:
         counter = Injector(m, None)
