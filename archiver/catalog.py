@@ -357,11 +357,11 @@ def stamp(bag: Path, tagmanifests=None) -> str:
     """
     if tagmanifests is None:
         tagmanifests = [p.name for p in Path(bag).glob("tagmanifest-*.txt")]
-    root = os.fspath(bag)
+    root = os.path.join(os.fspath(bag), "")  # os.path.join(bag, name) is root + name
     parts = []
     for name in ("bag-info.txt", layout.RECORD, *sorted(tagmanifests)):
         try:
-            st = os.lstat(os.path.join(root, name))  # not pathlib: 26 -> 10 us per bag
+            st = os.lstat(root + name)  # not pathlib: 26 -> 10 us per bag
             parts.append(f"{name}:{st.st_mtime_ns}:{st.st_size}")
         except OSError:
             parts.append(f"{name}:-")

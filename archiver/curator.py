@@ -322,10 +322,11 @@ def _sidecar_files(text: str) -> list[str]:
     folder, name = os.path.split(text)
     dot = name.rfind(".")
     stem = name[:dot] if 0 < dot < len(name) - 1 else name
+    prefix = os.path.join(folder, "")  # os.path.join(folder, x) is prefix + x
     out = []
     for base in dict.fromkeys((stem, name)):
         for suffix in SIDECAR_SUFFIXES:
-            p = os.path.join(folder, base + suffix)
+            p = prefix + base + suffix
             if os.path.lexists(p):
                 out.append(p)
     return out

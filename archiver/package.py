@@ -210,12 +210,13 @@ class Job:
 
 @dataclass(frozen=True)
 class Context:
-    out: str
+    out: str  # as given
     staging: str
     config: Config
     epoch: int | None
     split: bool
     index: dict  # existing bags: {"ids": {id: name}, "urls": {url: [(id, name, supersedes)]}}
+    out_dir: str = ""  # str(Path(out)): what bag.write is given, once per run instead of once per bag
 
 
 _CTX: Context | None = None
@@ -402,7 +403,7 @@ def _package_record(
         res.findings.append(Finding.of("IN-I001", label, "same bytes as another text in this batch"))
         return res
     try:
-        target = bag.write(plan, Path(ctx.out), Path(ctx.staging), mtime=ctx.epoch)
+        target = bag.write(plan, ctx.out_dir or str(Path(ctx.out)), ctx.staging, mtime=ctx.epoch)
     except bag.BagExists:
         res.status, res.bag = "already packaged", os.path.join(ctx.out, plan.name)
         return res
@@ -680,7 +681,8 @@ def package(
 
     try:
         try:
-            ctx = Context(out=out, staging=str(staging.dir), config=cfg, epoch=epoch, split=split, index=index_bags(Path(out)))
+            ctx = Context(out=out, staging=str(staging.dir), config=cfg, epoch=epoch, split=split, index=index_bags(Path(out)),
+                          out_dir=str(Path(out)))
             workers = min(default_jobs(jobs), len(jobs_list))
             if workers <= 1:
                 for j in progress(jobs_list, label="package"):

@@ -214,3 +214,31 @@ def test_record_dumps_falls_back_to_the_plain_path_for_what_it_does_not_write(co
 def test_the_origin_writer_knows_every_field_of_origin():
     # _origin_parts writes Origin's fields by name; a new field must not be silently left out.
     assert R._origin_fields_as_written()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records())
+def test_build_from_fact_models_is_build_from_their_dumps(r):
+    # record.build takes each fact's Origin and each Person as the model it is; the plain path
+    # dumps them and validates the dicts again.  Same record either way.
+    facts = R.flatten(r)
+    kw = dict(id=r.id, original=r.original, notes=r.notes, supersedes=r.supersedes, listing=r.listing)
+    fast = R.build(facts=facts, persons=r.persons, **kw)
+    plain = R.build(facts={p: f.model_dump() for p, f in facts.items()}, persons=[p.model_dump() for p in r.persons], **kw)
+    assert fast == plain and fast.dumps() == plain.dumps() == r.dumps()
+    assert R.flatten(fast) == {p: R.get_fact(fast, p) for p in R.FIELD_PATHS}
+
+
+def test_a_bad_value_in_a_fact_model_is_still_refused():
+    # The Origin is taken as it is, the value is not: it is validated by the field's type.
+    bad = R.Fact[R.Any](value="  padded ", origin=R.Origin(by="curator", source="x.meta.toml"))
+    with pytest.raises(ValidationError) as e:
+        R.build(id="a" * 64, original=ORIGINAL, facts={"title": bad})
+    assert [f.field for f in R.findings_from_error(e.value, "x")] == ["title"]
+
+
+def test_facts_nothing_stated_share_one_frozen_value():
+    a, b = build(), build(title=fact("T"))
+    assert a.language is b.language is R._NOT_STATED_FACT and not a.language.known
+    with pytest.raises(ValidationError):
+        a.language.value = "en"  # frozen: sharing it cannot leak a change into another record
