@@ -477,3 +477,20 @@ def test_a_text_given_twice_through_links_is_packaged_once(tmp_path):
     (tmp_path / "via").symlink_to(real)
     out = package([real, tmp_path / "via", real / "a.txt"], out=tmp_path / "bags", jobs=1)
     assert [r.status for r in out.results] == ["packaged"]
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    # package freezes the objects alive at its start for the run (_gc_frozen) and unfreezes them after;
+    # a caller's own frozen objects are left frozen.
+    import gc
+
+    (tmp_path / "a.txt").write_text(GOOD)
+    assert gc.get_freeze_count() == 0
+    assert package([tmp_path / "a.txt"], out=tmp_path / "b1", jobs=1).exit_code == 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        assert package([tmp_path / "a.txt"], out=tmp_path / "b2", jobs=2).exit_code == 0
+        assert gc.get_freeze_count() > 0  # not unfrozen by the run (frozen objects may have died meanwhile)
+    finally:
+        gc.unfreeze()
