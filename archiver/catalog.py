@@ -564,13 +564,16 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
+_INSERT_BAG = f"INSERT INTO bags ({', '.join(_BAG_COLUMNS)}) VALUES ({', '.join('?' * len(_BAG_COLUMNS))})"
+
+
 def _store(conn: sqlite3.Connection, row: dict, persons: list[dict], files: list[dict]) -> None:
     name = row["name"]
     conn.execute("DELETE FROM bags WHERE name=?", (name,))
     conn.execute("DELETE FROM persons WHERE bag=?", (name,))
     conn.execute("DELETE FROM files WHERE bag=?", (name,))
     conn.execute("DELETE FROM events WHERE bag=? AND derived=1", (name,))
-    conn.execute(f"INSERT INTO bags ({', '.join(_BAG_COLUMNS)}) VALUES ({', '.join('?' * len(_BAG_COLUMNS))})", [row[c] for c in _BAG_COLUMNS])
+    conn.execute(_INSERT_BAG, [row[c] for c in _BAG_COLUMNS])
     conn.executemany(
         "INSERT INTO persons VALUES (?, ?, ?, ?, ?)",
         [(name, i, p["name"], p["role"], json.dumps(p["aliases"], ensure_ascii=False)) for i, p in enumerate(persons)],
