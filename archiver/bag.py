@@ -29,7 +29,7 @@ import fcntl
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, layout
@@ -59,6 +59,7 @@ class BagPlan:
     name: str
     files: tuple[BagFile, ...]  # sorted by path
     payload_digests: dict[str, dict[str, str]]  # payload path -> {algorithm: hex}
+    tag_digests: dict[str, dict[str, str]] = field(default_factory=dict)  # tag file (but tag manifests) -> {algorithm: hex}
 
     def file(self, path: str) -> bytes:
         for f in self.files:
@@ -131,7 +132,7 @@ def plan(
     for a in algorithms:
         tags[f"tagmanifest-{a}.txt"] = manifest(tag_digests, a)
     files = tuple(BagFile(p, d) for p, d in sorted({**payload, **tags}.items()))
-    return BagPlan(name=name, files=files, payload_digests=pdig)
+    return BagPlan(name=name, files=files, payload_digests=pdig, tag_digests=tag_digests)
 
 
 # --- disk primitives (monkeypatched by the failure-injection tests) ---------
@@ -321,18 +322,20 @@ class Staging:
 # --- write ------------------------------------------------------------------
 
 
-def write(p: BagPlan, out: Path, staging_dir: Path, *, mtime: int | None = None) -> Path:
-    """Write the plan into ``staging_dir`` and move it into ``out`` whole.
+def write(p: BagPlan, out: str | os.PathLike, staging_dir: str | os.PathLike, *, mtime: int | None = None) -> Path:
+    """Write the plan into ``staging_dir`` and move it into ``out`` whole; return the bag's path.
 
     Raise BagExists when ``out/NAME`` already exists (nothing is changed), or
     OSError on an I/O failure (the staged copy is removed; ``out`` untouched).
+    Errors name ``out`` as given (package gives it as str(Path(out))).
     """
-    out, staging_dir = Path(out), Path(staging_dir)
-    target = out / p.name
+    # Plain strings, not pathlib: bag.write 1.0 -> 0.5 ms per bag (bench corpus,
+    # tmpfs), and one Path per bag (the result) instead of three.  The steps and
+    # their order are unchanged.
+    out = os.fspath(out)
+    target = os.path.join(out, p.name)
     if os.path.lexists(target):
         raise BagExists(errno.EEXIST, f"{target}: already exists")
-    # Plain strings, not pathlib, in the per-file loop: bag.write 1.0 -> 0.5 ms
-    # per bag (bench corpus, tmpfs).  The steps and their order are unchanged.
     root = os.path.join(staging_dir, p.name)
     try:
         _mkdir(root)
@@ -345,11 +348,12 @@ def write(p: BagPlan, out: Path, staging_dir: Path, *, mtime: int | None = None)
                 for i in range(1, len(parts) + 1):
                     rel = "/".join(parts[:i])
                     if rel not in made:
-                        d = os.path.join(root, *parts[:i])
+                        d = f"{root}/{rel}" if os.sep == "/" else os.path.join(root, *parts[:i])
                         _mkdir(d)
                         made.add(rel)
                         dirs.append(d)
-            path = os.path.join(root, *f.path.split("/"))
+            # Plan paths are "/"-separated: already the native form on POSIX (a join per file: ~10 us per bag).
+            path = f"{root}/{f.path}" if os.sep == "/" else os.path.join(root, *f.path.split("/"))
             _write_file(path, f.data)
             if mtime is not None:
                 os.utime(path, (mtime, mtime), follow_symlinks=False)
@@ -371,4 +375,4 @@ def write(p: BagPlan, out: Path, staging_dir: Path, *, mtime: int | None = None)
         raise
     if mtime is not None:
         os.utime(target, (mtime, mtime), follow_symlinks=False)  # rename may touch the moved folder
-    return target
+    return Path(target)

@@ -312,27 +312,38 @@ def why_unreadable(e: Exception, path) -> str:
 
 def sidecar_paths(text: Path) -> list[Path]:
     """Sidecars of ``NAME.txt``: ``NAME.meta.json`` and ``NAME.meta.toml`` (also ``NAME.txt.meta.*``)."""
+    return [Path(p) for p in _sidecar_files(os.fspath(text))]
+
+
+def _sidecar_files(text: str) -> list[str]:
+    # sidecar_paths with strings: pathlib's with_suffix/with_name cost more than the four lstats
+    # (read_sidecars ~50 -> ~15 us per text).  The stem is Path.stem's: the name up to its last
+    # dot, unless that dot starts or ends the name.
+    folder, name = os.path.split(text)
+    dot = name.rfind(".")
+    stem = name[:dot] if 0 < dot < len(name) - 1 else name
+    prefix = os.path.join(folder, "")  # os.path.join(folder, x) is prefix + x
     out = []
-    for base in dict.fromkeys((text.with_suffix(""), text)):
+    for base in dict.fromkeys((stem, name)):
         for suffix in SIDECAR_SUFFIXES:
-            p = base.with_name(base.name + suffix)
+            p = prefix + base + suffix
             if os.path.lexists(p):
                 out.append(p)
     return out
 
 
-def read_sidecars(text: Path) -> list[Entry]:
+def read_sidecars(text: Path | str) -> list[Entry]:
     """Every sidecar of a text, parsed.  Raise CuratorError with all problems found."""
     entries, problems = [], []
-    for p in sidecar_paths(text):
+    for p in _sidecar_files(os.fspath(text)):
         try:
             data = read_bounded(p, MAX_SIDECAR_BYTES)
         except (OSError, ValueError) as e:
             msg = why_unreadable(e, p)
-            problems.append(Finding.of("IN-E001", str(p), f"cannot read: {one_line(msg)}"))
+            problems.append(Finding.of("IN-E001", p, f"cannot read: {one_line(msg)}"))
             continue
         try:
-            entries.append(parse_sidecar(data, str(p), p.name))
+            entries.append(parse_sidecar(data, p, os.path.basename(p)))
         except CuratorError as e:
             problems.extend(e.findings)
     if problems:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from .hashing import NotARegularFile, open_regular
+from .hashing import NotARegularFile, _open_regular_stat
 
 __all__ = ["FileTooLarge", "NotARegularFile", "read_regular", "no_duplicate_keys", "fsync_dir"]
 
@@ -21,16 +21,26 @@ class FileTooLarge(OSError, ValueError):
 
 def read_regular(path, limit: int) -> bytes:
     """A regular file's bytes, at most ``limit``; raise FileTooLarge past it, OSError otherwise."""
-    fd = open_regular(path)
-    with os.fdopen(fd, "rb") as f:
+    fd, st = _open_regular_stat(path)
+    try:
         # Ask for the size the file has (+1, to see it grew), not for the limit: a read of
         # ``limit`` bytes allocates that much first (64 MiB for a text: ~60 -> ~22 us per file here).
-        data = f.read(min(limit, os.fstat(f.fileno()).st_size) + 1)
-        while len(data) <= limit:
-            more = f.read(min(1 << 20, limit + 1 - len(data)))
-            if not more:
-                break
-            data += more
+        # os.read on the descriptor, not a buffered file object around it, and the fstat that
+        # opening made: ~22 -> ~12 us per text.
+        data = os.read(fd, min(limit, st.st_size) + 1)
+        if data:
+            parts = [data]
+            size = len(data)
+            while size <= limit:
+                more = os.read(fd, min(1 << 20, limit + 1 - size))
+                if not more:
+                    break
+                parts.append(more)
+                size += len(more)
+            if len(parts) > 1:
+                data = b"".join(parts)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise FileTooLarge(f"larger than {limit} bytes")
     return data

@@ -95,9 +95,12 @@ def _payload_name(filename: str) -> str:
         # (bagit-python does), and then the name they look for is not the file's
         and not filename[0].isspace() and not filename[-1].isspace()
         and len(filename.encode("utf-8", "surrogateescape")) <= MAX_NAME_BYTES
-        and filename == unicodedata.normalize("NFC", filename)
-        # control, format, line/paragraph separators (U+0085, U+2028 break manifest lines), surrogates, unassigned
-        and not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") for c in filename)
+        # Printable ASCII is NFC and has none of the categories below: the per-character look-up
+        # is skipped for it (most names; payload_name ~9 -> ~3 us).
+        and (filename.isascii() and filename.isprintable() or (
+            filename == unicodedata.normalize("NFC", filename)
+            # control, format, line/paragraph separators (U+0085, U+2028 break manifest lines), surrogates, unassigned
+            and not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") for c in filename)))
     ):
         return filename
     stem, dot, ext = filename.rpartition(".")

@@ -43,6 +43,7 @@ STAGES = {
         "archiver.mets:serialize", "archiver.mets:render", "archiver.bag:plan", "archiver.bag:write",
         "archiver.bag:_write_file", "archiver.bag:_fsync_dir",
         "archiver.catalog:read_written_bag", "archiver.catalog:read_bag", "archiver.catalog:index_bags_after",
+        "archiver.catalog:Indexer.add", "archiver.catalog:_store", "archiver.package:ResultLog.append", "archiver.package:_claim",
     ],
     "validate": [
         "archiver.validate:validate_path", "archiver.tree:DirTree.read",
@@ -120,6 +121,9 @@ def main(argv=None) -> int:
         for spec in STAGES[a.what]:
             if counts[spec]:
                 print(f"  {spec:40s} {totals[spec]:7.3f} s  {1000 * totals[spec] / a.texts:6.2f} ms/text  ({counts[spec]} calls)")
+        if a.what == "package":  # the rest: reading, records, hashing, the bag, the catalog, the run itself
+            rest = wall - totals["archiver.package:_infer"] - totals["archiver.mets:render"]
+            print(f"  {'outside _infer and mets.render':40s} {rest:7.3f} s  {1000 * rest / a.texts:6.2f} ms/text")
         shutil.rmtree(work / "timed", ignore_errors=True)
         prof = cProfile.Profile()
         prof.enable()

@@ -145,6 +145,22 @@ class Injector:
         return fn
 
 
+class _NoCatalog:
+    """catalog.Indexer that stores nothing."""
+
+    def __init__(self, *a, **kw):
+        pass
+
+    def add(self, *a, **kw):
+        pass
+
+    def close(self):
+        return []
+
+    def discard(self):
+        pass
+
+
 def _make_input(tmp_path: Path) -> Path:
     src = tmp_path / "in"
     src.mkdir()
@@ -161,7 +177,7 @@ def test_a_failure_at_each_write_step_leaves_no_partial_bag(tmp_path, monkeypatc
     elif bag._SYNCFS is None:
         pytest.skip("no syncfs on this platform")
     # The catalog beside the bags is an index with its own tests; creating it ~100 times is slow.
-    monkeypatch.setattr("archiver.catalog.index_bags_after", lambda bags, **kw: [])
+    monkeypatch.setattr("archiver.catalog.Indexer", _NoCatalog)
     src = _make_input(tmp_path)
     with monkeypatch.context() as m:
         counter = Injector(m, None)
@@ -249,3 +265,31 @@ def test_bag_names_are_portable_bounded_and_end_with_the_id(rec):
     assert all(c in "abcdefghijklmnopqrstuvwxyzX0123456789-_" for c in name), name
     assert name.endswith("_" + rec.id[:12])
     assert name.split("_")[0] == "undated" or name[:4].replace("X", "0").isdigit()
+
+
+def _payload_name_plain(filename: str) -> str:
+    """identity._payload_name before its printable-ASCII shortcut (the reference)."""
+    if (
+        filename
+        and not identity._UNPORTABLE.search(filename)
+        and filename not in (".", "..")
+        and not filename.startswith((".", "-"))
+        and not filename.endswith(".")
+        and not filename[0].isspace() and not filename[-1].isspace()
+        and len(filename.encode("utf-8", "surrogateescape")) <= identity.MAX_NAME_BYTES
+        and filename == unicodedata.normalize("NFC", filename)
+        and not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") for c in filename)
+    ):
+        return filename
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, "txt"
+    ext = identity.slug(ext, 8, empty="txt")
+    return f"{identity.slug(stem, 80, empty='text')}.{ext}"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.text(st.characters(max_codepoint=0x7F), max_size=40),
+                 st.sampled_from([chr(c) for c in range(128)]).map(lambda c: f"a{c}b.txt")))
+def test_payload_name_shortcut_for_printable_ascii_is_the_plain_rule(name):
+    assert identity._payload_name(name) == _payload_name_plain(name)

@@ -345,3 +345,39 @@ def test_every_record_is_found_by_its_own_facts(rec):
         for name in (p.name, *p.aliases):
             assert catalog.matches(row, catalog.Filters(person=name.swapcase()))
     assert catalog.matches(row, catalog.Filters(translated=True)) == (rec.translation.status.value in catalog.TRANSLATED)
+
+
+def test_stamp_with_strings_is_the_pathlib_stamp(tmp_path):
+    # catalog.stamp lstat()s plain strings; the reference joins Paths.  A missing tag file too.
+    import os
+    from pathlib import Path
+
+    bag = make_bag(tmp_path / "bags", "a text\n", name="b")
+    (bag / "tagmanifest-md5.txt").write_text("x")
+
+    def reference(b: Path, names) -> str:
+        parts = []
+        for name in ("bag-info.txt", layout.RECORD, *sorted(names)):
+            try:
+                st = os.lstat(b / name)
+                parts.append(f"{name}:{st.st_mtime_ns}:{st.st_size}")
+            except OSError:
+                parts.append(f"{name}:-")
+        return "|".join(parts)
+
+    names = [p.name for p in bag.glob("tagmanifest-*.txt")]
+    assert len(names) >= 2
+    assert catalog.stamp(bag) == reference(bag, names)
+    assert catalog.stamp(str(bag), ["tagmanifest-none.txt", *names]) == reference(bag, ["tagmanifest-none.txt", *names])
+
+
+@pytest.mark.parametrize("value", ["2024", "2024-05", "2024-05-07", "2024-21", "XXXX-07-09", "201X", "2024?",
+                                   "2023/2024", "../2024-03", "2024/..", "2024-05-01T12:30:00Z", "-0044"])
+def test_published_range_is_the_bounds_of_the_value(value):
+    # _row_from remembers the range of a published value; it must be dates.bounds' range.
+    from archiver import dates
+
+    b = dates.bounds(value)
+    want = (b.lower.isoformat() if b.lower else None, b.upper.isoformat() if b.upper else None)
+    assert catalog._published_range(value) == want
+    assert catalog._published_range(value) == want  # and again, from the cache

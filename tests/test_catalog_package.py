@@ -145,21 +145,34 @@ def test_the_rows_package_makes_are_what_read_bag_reads(tmp_path, monkeypatch, j
     (src / "line\nbreak.txt").write_text("Another text entirely.\n", encoding="utf-8")
     cfg = Config(algorithms=["md5", "sha256", "sha512"], organization="Org")
     seen = {}
-    real = catalog.index_bags_after
+    real = catalog.Indexer.add
 
-    def spy(paths, event=None, *, known=None):
-        paths = list(paths)
-        seen.update((p, known.get(str(Path(p)))) for p in paths)
-        return real(paths, event, known=known)
+    def spy(self, bag_path, rows=None):
+        seen[bag_path] = rows
+        return real(self, bag_path, rows)
 
-    monkeypatch.setattr(catalog, "index_bags_after", spy)
+    monkeypatch.setattr(catalog.Indexer, "add", spy)
+    monkeypatch.setattr("archiver.package.CATALOG_BATCH", 5)  # several transactions, and a last partial one
     outcome = package([src], out=tmp_path / "bags", jobs=jobs, config=cfg, split=True)
     packaged = [r for r in outcome.results if r.status == "packaged"]
-    assert len(packaged) >= len(texts) + 3
+    assert len(packaged) >= len(texts) + 3 and len(packaged) % 5
+    assert list(seen) == [r.bag for r in packaged]  # in the order of the results
     for r in packaged:
-        assert r.catalog is None  # spooled to a file, not kept with the results
+        assert r.catalog is None  # stored in the catalog, not kept with the results
         assert seen[r.bag] is not None, r.file
         assert seen[r.bag] == catalog.read_bag(Path(r.bag))[:3], r.file
+    # ... and what the catalog holds is what a rebuild from the bags gives (which goes by bag name).
+    before = {t: sorted(rows) for t, rows in _catalog_content(tmp_path / "bags").items()}
+    catalog.rebuild(tmp_path / "bags")
+    assert {t: sorted(rows) for t, rows in _catalog_content(tmp_path / "bags").items()} == before
+
+
+def _catalog_content(bags):
+    import sqlite3
+
+    with sqlite3.connect(bags / catalog.CATALOG_NAME) as conn:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("bags", "persons", "files")} | {
+            "events": conn.execute("SELECT bag, record_id, type, datetime, outcome, detail, agent, derived FROM events ORDER BY seq").fetchall()}
 
 
 def test_a_bag_package_could_not_catalog_itself_is_read_from_disk(tmp_path, monkeypatch):
@@ -177,16 +190,51 @@ def test_a_bag_package_could_not_catalog_itself_is_read_from_disk(tmp_path, monk
     assert listed.data["count"] == 1 and listed.data["bags"][0]["id"] == outcome.results[0].id
 
 
-def test_the_row_spool_gives_back_what_it_kept_and_nothing_else():
-    from archiver.package import Result, _RowSpool
+def _rows(name, tmp):
+    bag = tmp / name
+    return ({**{c: None for c in catalog._BAG_COLUMNS}, "name": name, "id": name * 4, "bagging_date": "2026-12-06",
+             "payload_oxum": "1.1", "stamp": ""}, [{"name": "A", "role": "aut", "aliases": []}],
+            [{"path": "data/x", "algorithm": "sha256", "digest": "0" * 64, "size": 1, "tag": False}]), bag
 
-    spool = _RowSpool()
-    rows = ({"name": "b1", "record_json": "{}"}, [{"name": "A", "role": "aut", "aliases": []}], [{"path": "data/x"}])
-    kept = [Result(file="a.txt", status="packaged", bag="/out/b1", catalog=rows),
-            Result(file="b.txt", status="failed"),
-            Result(file="c.txt", status="packaged", bag="/out/b3", catalog=({"name": "b3"}, [], []))]
-    assert spool.keep(kept) is kept and all(r.catalog is None for r in kept)
-    assert spool.get("/out/b1") == rows and spool.get("/out/b3") == ({"name": "b3"}, [], [])
-    assert spool.get("/out/b2") is None and spool.get("/out/b2", "x") == "x"
-    spool.close()
-    assert spool.get("/out/b1") is None  # closed: the caller reads the bag instead
+
+@pytest.mark.parametrize("batch", [None, 1, 2, 5])
+def test_the_indexer_stores_the_same_rows_in_batches_as_at_once(tmp_path, monkeypatch, batch):
+    # Rows given in batches end up as rows given all at once (index_bags_after): same content, same order.
+    monkeypatch.chdir(tmp_path)
+    got = {}
+    for label, size in (("once", None), ("batched", batch)):
+        out = tmp_path / label
+        out.mkdir()
+        ix = catalog.Indexer(batch=size)
+        for name in ("b", "a", "c", "e", "d"):
+            rows, bag = _rows(name, out)
+            ix.add(str(bag), rows)
+        assert ix.close() == []
+        got[label] = _catalog_content(out)
+    assert got["batched"] == got["once"] and len(got["once"]["bags"]) == 5
+    assert [r[0] for r in got["once"]["bags"]] == ["b", "a", "c", "e", "d"]
+
+
+def test_the_indexer_reports_a_catalog_it_cannot_write_once_and_goes_on(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bags" / catalog.CATALOG_NAME).mkdir(parents=True)  # a folder where the file should be
+    ix = catalog.Indexer(batch=2)
+    for name in "abcde":
+        ix.add(str(_rows(name, tmp_path / "bags")[1]), _rows(name, tmp_path / "bags")[0])
+    found = ix.close()
+    assert [(f.code, f.path) for f in found] == [("CAT-W001", str(tmp_path / "bags" / "_"))]
+    # the same warning index_bags_after gives for the whole batch at once
+    again = catalog.index_bags_after([str(tmp_path / "bags" / n) for n in "abcde"],
+                                     known={str(tmp_path / "bags" / n): _rows(n, tmp_path / "bags")[0] for n in "abcde"})
+    assert [f.line() for f in again] == [f.line() for f in found]
+
+
+def test_an_interrupted_indexer_keeps_what_it_committed_and_nothing_half_done(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bags").mkdir()
+    ix = catalog.Indexer(batch=2)
+    for name in "abc":
+        rows, bag = _rows(name, tmp_path / "bags")
+        ix.add(str(bag), rows)
+    ix.discard()  # as package does on KeyboardInterrupt: "c" was waiting, never stored
+    assert [r[0] for r in _catalog_content(tmp_path / "bags")["bags"]] == ["a", "b"]

@@ -232,3 +232,29 @@ def test_any_spreadsheet_cell_survives_csv_quoting(values):
     sheet = parse_csv(buf.getvalue().encode("utf-8"), "metadata.csv")
     assert not sheet.problems
     assert sheet.rows["a.txt"].facts == values
+
+
+_NAMES = st.lists(st.sampled_from(list("ab.-_ é") + [".txt", ".meta", "..", "\u3000"]), min_size=1, max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(folder=st.sampled_from(["", ".", "in", "/abs/in", "in/sub", "/"]), name=_NAMES)
+def test_sidecar_names_are_those_pathlib_gives(folder, name):
+    # curator._sidecar_files builds with strings what sidecar_paths built with Path.with_suffix/with_name.
+    from pathlib import Path
+
+    text = Path(folder, name) if folder else Path(name)
+    if text.name != name:  # "." or ".." as a name: no such text
+        return
+    want = []
+    for base in dict.fromkeys((text.with_suffix(""), text)):
+        for suffix in curator.SIDECAR_SUFFIXES:
+            want.append(str(base.with_name(base.name + suffix)))
+    seen = []
+    real = curator.os.path.lexists
+    try:
+        curator.os.path.lexists = lambda p: seen.append(p) or False
+        curator._sidecar_files(str(text))
+    finally:
+        curator.os.path.lexists = real
+    assert seen == want

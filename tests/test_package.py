@@ -432,3 +432,65 @@ def test_the_result_log_keeps_results_on_disk_in_order(monkeypatch):
     monkeypatch.setattr(tempfile, "TemporaryFile", full)
     mem = ResultLog(rs)
     assert list(mem) == rs and mem.tally("failed") == 17 and mem[3] == rs[3]
+
+
+def test_the_result_log_appends_after_reads_without_overwriting():
+    # ResultLog seeks to its end only after a read (a seek flushes): reads between appends must not
+    # make an append land on an earlier result.
+    from archiver.package import Result, ResultLog
+
+    rs = [Result(file=f"t{i}.txt", status="packaged", bag=f"b{i}" * (i % 7)) for i in range(40)]
+    log = ResultLog()
+    for i, r in enumerate(rs):
+        log.append(r)
+        assert log[i // 2] == rs[i // 2]  # a read from the middle after every append
+        if i % 5 == 0:
+            assert list(log) == rs[: i + 1]
+    assert list(log) == rs and log[-1] == rs[-1]
+
+
+def test_texts_found_in_a_folder_have_the_real_paths_realpath_gives(tmp_path):
+    # _texts_in joins the folder's real path with each name instead of a realpath per text.
+    from archiver.package import _texts_in
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.txt").write_text("a")
+    (real / "b.txt").write_text("b")
+    (tmp_path / "elsewhere.txt").write_text("c")
+    (real / "c.txt").symlink_to(tmp_path / "elsewhere.txt")  # a link: its target
+    (real / "d.txt").symlink_to(real / "a.txt")  # the same text under another name
+    (real / "sub.txt").mkdir()  # a folder: not a text
+    (tmp_path / "via").symlink_to(real)  # the folder through a link
+    for folder in (real, tmp_path / "via", Path(os.path.relpath(tmp_path / "via"))):
+        found = _texts_in(folder)
+        assert [name for _, name, _, _ in found] == ["a.txt", "b.txt", "c.txt", "d.txt"]
+        for f, name, path, realpath in found:
+            assert f == folder and path == str(folder / name)
+            assert realpath == os.path.realpath(folder / name)
+
+
+def test_a_text_given_twice_through_links_is_packaged_once(tmp_path):
+    real = tmp_path / "in"
+    real.mkdir()
+    (real / "a.txt").write_text(GOOD)
+    (tmp_path / "via").symlink_to(real)
+    out = package([real, tmp_path / "via", real / "a.txt"], out=tmp_path / "bags", jobs=1)
+    assert [r.status for r in out.results] == ["packaged"]
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    # package freezes the objects alive at its start for the run (_gc_frozen) and unfreezes them after;
+    # a caller's own frozen objects are left frozen.
+    import gc
+
+    (tmp_path / "a.txt").write_text(GOOD)
+    assert gc.get_freeze_count() == 0
+    assert package([tmp_path / "a.txt"], out=tmp_path / "b1", jobs=1).exit_code == 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        assert package([tmp_path / "a.txt"], out=tmp_path / "b2", jobs=2).exit_code == 0
+        assert gc.get_freeze_count() > 0  # not unfrozen by the run (frozen objects may have died meanwhile)
+    finally:
+        gc.unfreeze()
