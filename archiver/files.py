@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from .hashing import NotARegularFile, _open_regular_stat
+from .hashing import NotARegularFile, open_regular_stat
 
 __all__ = ["FileTooLarge", "NotARegularFile", "read_regular", "no_duplicate_keys", "fsync_dir"]
 
@@ -21,7 +21,7 @@ class FileTooLarge(OSError, ValueError):
 
 def read_regular(path, limit: int) -> bytes:
     """A regular file's bytes, at most ``limit``; raise FileTooLarge past it, OSError otherwise."""
-    fd, st = _open_regular_stat(path)
+    fd, st = open_regular_stat(path)
     try:
         # Ask for the size the file has (+1, to see it grew), not for the limit: a read of
         # ``limit`` bytes allocates that much first (64 MiB for a text: ~60 -> ~22 us per file here).
