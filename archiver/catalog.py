@@ -630,11 +630,11 @@ def open_current(bags=None, catalog=None) -> tuple[sqlite3.Connection, Place, li
     return conn, place, findings
 
 
+_INSERT_EVENT = "INSERT INTO events (bag, record_id, type, datetime, outcome, detail, agent, derived) VALUES (?, ?, ?, ?, ?, ?, ?, 0)"
+
+
 def add_event(conn: sqlite3.Connection, bag: str, record_id: str, type_: str, outcome: str, detail: str, when: str | None = None) -> None:
-    conn.execute(
-        "INSERT INTO events (bag, record_id, type, datetime, outcome, detail, agent, derived) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-        (bag, record_id, type_, when or now(), outcome, detail, AGENT),
-    )
+    conn.execute(_INSERT_EVENT, (bag, record_id, type_, when or now(), outcome, detail, AGENT))
 
 
 def history(conn: sqlite3.Connection, bag: str) -> list[dict]:
@@ -985,40 +985,54 @@ def note_validations(results, *, fast: bool = False) -> list[list[Finding]]:
     """Record validation events for (bag path, findings) pairs, where a catalog already exists beside the bags.
 
     Returns the warnings for each pair (CAT-W001 when the catalog could not be updated); never raises.
+    This runs in validate's parent after the last bag: ids are looked up 500 bags at a time and the
+    events inserted together (one statement per bag was ~0.055 ms per bag, serial at the end of a run).
     """
     results = list(results)
     out: list[list[Finding]] = [[] for _ in results]
-    by_folder: dict[Path, list[int]] = {}
+    by_folder: dict[str, list[int]] = {}
     for i, (path, _) in enumerate(results):
-        by_folder.setdefault(Path(path).parent, []).append(i)
-    for folder, idxs in sorted(by_folder.items()):
+        by_folder.setdefault(os.path.dirname(os.fspath(path)) or ".", []).append(i)
+    kind = "fast check (completeness, Payload-Oxum)" if fast else "full validation"
+    for folder, idxs in sorted(by_folder.items(), key=lambda kv: Path(kv[0])):
 
         def action(conn, _bag, idxs=idxs):
+            bags = [(i, os.fspath(results[i][0])) for i in idxs]
+            bags = [(i, p, os.path.basename(p)) for i, p in bags if _is_bag_path(p)]
+            ids: dict[str, str] = {}
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for i in idxs:
-                    path, findings = results[i]
-                    bag = Path(path)
-                    if not is_bag(bag):
-                        continue
-                    known = conn.execute("SELECT id FROM bags WHERE name=?", (bag.name,)).fetchone()
-                    if known is None:
-                        row, persons, files, _ = read_bag(bag)
+                for k in range(0, len(bags), 500):
+                    names = [name for _, _, name in bags[k:k + 500]]
+                    ids.update(conn.execute(f"SELECT name, id FROM bags WHERE name IN ({','.join('?' * len(names))})", names).fetchall())
+                events = []
+                when = now()
+                for i, path, name in bags:
+                    if name not in ids:
+                        row, persons, files, _ = read_bag(Path(path))
                         _store(conn, row, persons, files)
-                        known = (row["id"],)
-                    errors = [f for f in findings if f.is_error]
-                    warnings = [f for f in findings if f.severity.value == "warning"]
-                    kind = "fast check (completeness, Payload-Oxum)" if fast else "full validation"
-                    detail = f"{kind}: {len(errors)} error(s), {len(warnings)} warning(s)"
-                    if errors:
-                        detail += ": " + "; ".join(sorted({f.code for f in errors}))
-                    add_event(conn, bag.name, known[0], VALIDATION, "fail" if errors else "pass", detail)
+                        ids[name] = row["id"]
+                    findings = results[i][1]
+                    errors = sorted({f.code for f in findings if f.is_error})
+                    n_errors = sum(1 for f in findings if f.is_error)
+                    n_warnings = sum(1 for f in findings if f.severity.value == "warning")
+                    detail = f"{kind}: {n_errors} error(s), {n_warnings} warning(s)" + (": " + "; ".join(errors) if errors else "")
+                    events.append((name, ids[name], VALIDATION, when, "fail" if errors else "pass", detail, AGENT))
+                conn.executemany(_INSERT_EVENT, events)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
 
-        warn = _hook(folder / "_", False, action)
+        warn = _hook(Path(folder) / "_", False, action)
         for i in idxs:
             out[i].extend(warn)
     return out
+
+
+def _is_bag_path(path: str) -> bool:
+    """is_bag, for a path as a string (no Path per bag)."""
+    try:
+        return os.path.isdir(path) and not os.path.islink(path) and os.path.isfile(os.path.join(path, "bagit.txt"))
+    except (OSError, ValueError):
+        return False

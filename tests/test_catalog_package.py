@@ -238,3 +238,28 @@ def test_an_interrupted_indexer_keeps_what_it_committed_and_nothing_half_done(tm
         ix.add(str(bag), rows)
     ix.discard()  # as package does on KeyboardInterrupt: "c" was waiting, never stored
     assert [r[0] for r in _catalog_content(tmp_path / "bags")["bags"]] == ["a", "b"]
+
+
+def test_validate_records_one_event_per_bag_with_its_verdict(packaged, tmp_path, monkeypatch):
+    import sqlite3
+
+    from archiver import validate
+
+    bags = tmp_path / "bags"
+    shutil.copytree(packaged / "bags", bags)
+    names = sorted(p.name for p in bags.iterdir() if not p.name.startswith("."))
+    broken = bags / names[1]
+    next((broken / "data" / "objects").glob("*.txt")).write_bytes(b"changed\n")
+    with sqlite3.connect(bags / catalog.CATALOG_NAME) as conn:  # one bag not yet catalogued: stored on the way
+        conn.execute("DELETE FROM bags WHERE name=?", (names[0],))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")
+    assert validate.validate([str(bags)], jobs=1).exit_code == 1
+    with sqlite3.connect(bags / catalog.CATALOG_NAME) as conn:
+        got = conn.execute("SELECT bag, datetime, outcome, detail FROM events WHERE type='validation' ORDER BY seq").fetchall()
+        assert conn.execute("SELECT count(*) FROM bags WHERE name=?", (names[0],)).fetchone()[0] == 1
+    assert [g[0] for g in got] == names
+    assert {g[1] for g in got} == {"2025-10-09T08:53:20Z"}
+    verdicts = {g[0]: (g[2], g[3]) for g in got}
+    assert verdicts[names[0]] == ("pass", "full validation: 0 error(s), 1 warning(s)")
+    outcome, detail = verdicts[broken.name]
+    assert outcome == "fail" and detail.startswith("full validation: ") and "BAG-E013" in detail and "BAG-E015" in detail
