@@ -63,7 +63,7 @@ def find(lines: list[str], *, text_language: str | None) -> list[Marker]:
     # markers open or close a paragraph; bounded work on huge lines
     shown = [(i, line if len(line) <= 800 else line[:400] + " … " + line[-400:]) for i, line in enumerate(lines, 1) if line.strip()]
     mask = mask_of(line for _, line in shown)
-    live = [(rule, gate) for rule, gate in zip(_RULES, _GATES) if mask & gate.bit]
+    live = [(rule, gate) for rule, gate in zip(_RULES, _GATES) if gate.live(mask) is gate]
     out: list[Marker] = []
     if not live:
         return out
