@@ -18,11 +18,11 @@ from functools import lru_cache
 from typing import Any
 
 from . import boilerplate, dates, findings, language, listing, persons, translation
-from .clean import derivative, norm_line, split_lines
+from .clean import derivative, norm_lines, split_lines
 from .outcome import EXIT_FAILED, EXIT_OK
 from . import outlet
 from .outlet import OutletRegistry
-from .prefilter import NEVER, Gated, mask_of, mask_of_views, view
+from .prefilter import NEVER, Gated, mask_of, mask_of_views, view, views
 from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Fact, Origin, Person
 
 findings.rule("IN-E101", "docs/extraction.md#encoding", "the input text is not UTF-8 (archiver refuses to re-encode a preserved original)")
@@ -106,10 +106,13 @@ class Inference:
     boilerplate_rules: dict[int, str] = field(default_factory=dict)  # line -> rule id (for --json)
 
 
+_FACT = Fact[Any]  # the parametrised class, looked up once (each Fact[Any] is a cache lookup)
+
+
 def inferred(value: Any, rule: str, lines=(), confidence: float = 0.5) -> Fact:
     """A Fact found by a rule, with its evidence lines and confidence."""
     lines = tuple(sorted({int(n) for n in lines if n >= 1}))
-    return Fact[Any](value=value, origin=Origin(by="inferred", rule=rule, lines=lines, confidence=round(confidence, 2)))
+    return _FACT(value=value, origin=Origin(by="inferred", rule=rule, lines=lines, confidence=round(confidence, 2)))
 
 
 def infer(text: str, *, registry=None) -> Inference:
@@ -120,7 +123,7 @@ def infer(text: str, *, registry=None) -> Inference:
     if registry is None:
         registry = _shipped_registry()
     raw = split_lines(text)
-    lines = [norm_line(s) for s in raw]
+    lines = norm_lines(raw)
     bp = boilerplate.find(lines)
     page = listing.detect(lines, bp)
     if page is None:
@@ -204,16 +207,18 @@ def _title(lines, bp, header_end, registry):
     return None, masthead
 
 
-def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None, Fact | None]:
-    """(published, original_published).  Only dates stated as the publication's, never body dates."""
+def _published(lines, bp, header_end, captions: list[int], seen) -> tuple[Fact | None, Fact | None]:
+    """(published, original_published).  Only dates stated as the publication's, never body dates.
+
+    ``seen``: the ``views`` of ``lines``.
+    """
     original = None
-    views = [view(s) for s in lines]
-    mask = mask_of_views(views)
+    mask = mask_of_views(seen)
     first_published, pub_label, updated = (g.live(mask) for g in (_FIRST_PUBLISHED_G, _PUB_LABEL_G, _UPDATED_G))
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
             continue
-        for m in first_published.finditer(s, views[i - 1]):
+        for m in first_published.finditer(s, seen[i - 1]):
             if m.group("date"):
                 found = dates.find_dates(m.group("date"))
                 if found and found[0].year:
@@ -360,6 +365,7 @@ def _set_outlet(facts, warnings, registry, name, rule, lines, conf, domain=None)
 
 def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = None, context_language=None) -> Inference:
     text_norm = "\n".join(lines)
+    seen = views(lines)  # every line's words, found once for all the rules below
     facts: dict[str, Fact] = {}
     warnings: list[findings.Finding] = []
     header_end = _header_end(lines, bp)
@@ -382,16 +388,15 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
 
     # Q/A labels name outlets too ("Marcin Makowski, Interia: ...?")
     label_outlets = []
-    views = [view(s) for s in lines]
-    mask = mask_of_views(views)
+    mask = mask_of_views(seen)
     qa_label, asks, republished_by = (g.live(mask) for g in (_QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G))
     for i, s in enumerate(lines, 1):
-        m = qa_label.match(s, views[i - 1])
+        m = qa_label.match(s, seen[i - 1])
         if m and m.group("desc") and m.group("said").strip().endswith("?") and persons.clean_name(m.group("name")):
             desc = m.group("desc").strip()
             if desc[:1].isupper() and len(desc.split()) <= 4:
                 label_outlets.append((i, desc))
-        m2 = asks.match(s, views[i - 1]) if len(s) < 1000 else None
+        m2 = asks.match(s, seen[i - 1]) if len(s) < 1000 else None
         if m2 and registry.lookup(m2.group(1).strip()):  # "Onet: Is the border closed?" -- the outlet asks
             label_outlets.append((i, m2.group(1).strip()))
     cands = outlet.find_mentions(lines, bp, registry, header_end, label_outlets)
@@ -432,7 +437,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
         elif "source.outlet.name" in facts and facts["source.outlet.name"].value.casefold() != site.casefold():
             facts.setdefault("source.republisher", inferred(site, "outlet.copyright-footer-republisher", (footer[1],), 0.55))
     for i, s in enumerate(lines, 1):
-        m = republished_by.search(s, views[i - 1]) if len(s) < 3000 else None
+        m = republished_by.search(s, seen[i - 1]) if len(s) < 3000 else None
         if m and "source.republisher" not in facts:
             facts["source.republisher"] = inferred(m.group("x").rstrip("."), "outlet.republished-by", (i,), 0.75)
 
@@ -479,7 +484,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
     # Dates
     captions = [n for n, r in bp.items() if r in ("bp.photo-credit", "bp.photo-caption")]
     if not item_title:
-        pub, orig = _published(lines, bp, header_end, captions)
+        pub, orig = _published(lines, bp, header_end, captions, seen)
         if pub:
             facts["dates.published"] = pub
         if orig:

@@ -383,6 +383,11 @@ def view(s: str) -> tuple[str, int]:
     return got
 
 
+def views(lines) -> list[tuple[str, int]]:
+    """``view`` of each line (one text's rules share them)."""
+    return [view(s) for s in lines]
+
+
 def mask_of_views(views) -> int:
     """The rules whose words occur in any of these lines' views."""
     m = 0

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .language import LANGUAGE_NAMES, tag_for
-from .prefilter import Gated, mask_of, view
+from .prefilter import Gated, mask_of_views, views
 
 _LANG = "|".join(sorted(map(re.escape, LANGUAGE_NAMES), key=len, reverse=True))
 _NAME = r"(?P<name>[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’.\-]+(?:\s+(?:de|van|von|der|la|le|da|di)?\s*[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’\-]+){1,3})"
@@ -62,13 +62,13 @@ def find(lines: list[str], *, text_language: str | None) -> list[Marker]:
     """
     # markers open or close a paragraph; bounded work on huge lines
     shown = [(i, line if len(line) <= 800 else line[:400] + " … " + line[-400:]) for i, line in enumerate(lines, 1) if line.strip()]
-    mask = mask_of(line for _, line in shown)
+    seen = views([line for _, line in shown])
+    mask = mask_of_views(seen)
     live = [(rule, gate) for rule, gate in zip(_RULES, _GATES) if gate.live(mask) is gate]
     out: list[Marker] = []
     if not live:
         return out
-    for i, line in shown:
-        v = view(line)
+    for (i, line), v in zip(shown, seen):
         for (rule, rx, status, conf), gate in live:
             m = gate.search(line, v)
             if not m:
