@@ -49,6 +49,7 @@ _PRE = {0x130: "i"}
 
 
 _SPECIAL = re.compile("[" + "".join(map(chr, sorted(_CANON))) + "]")
+assert min(_CANON) > 0x7F  # ASCII text folds by lower() alone
 
 
 def fold(s: str) -> str:
@@ -329,16 +330,17 @@ NEVER = _Never()
 GATED: list[Gated] = []  # every gated rule, for tests/test_prefilter.py
 _BITS = [0]  # the next free bit of the masks
 
-# Which rules' words a folded line holds, as a bit mask over GATED: one Aho-Corasick pass
-# finds every word of every rule at once.  Testing each word with ``in`` scanned the text
-# once per absent word (~6 us per word over a 12 KB text, ~200 words): the benchmark measured
-# that at over 1 ms per text; the automaton does it in one pass.
-_WORDS: dict[str, object] = {}  # {"automaton": ..., "always": mask of rules without words}
+# Which conditions' words a folded line holds, as a bit mask: one Aho-Corasick pass finds
+# every word of every rule at once.  Testing each word with ``in`` scanned the text once per
+# absent word (over 1 ms per bench text).  ahocorasick-rs's DFA on the UTF-8 bytes takes
+# ~1 ns a byte; pyahocorasick's automaton took ~12 ns a character on the bench's word salad,
+# where nearly every letter starts some word (a bench text's line views ~0.41 -> ~0.26 ms).
+_WORDS: dict[str, object] = {}  # {"automaton": ..., "values": bits per word, "always": mask of rules without words}
 
 
 def _automaton():
     if not _WORDS:
-        import ahocorasick
+        import ahocorasick_rs
 
         bits: dict[str, int] = {}
         always = 0
@@ -348,23 +350,33 @@ def _automaton():
             for clause, b in zip(g.needs.clauses, g.bits):
                 for w in clause:
                     bits[w] = bits.get(w, 0) | b
-        auto = ahocorasick.Automaton()
-        for w, b in bits.items():
-            auto.add_word(w, b)
-        if bits:
-            auto.make_automaton()
-        _WORDS.update(automaton=auto if bits else None, always=always)
+        # Also the characters fold() maps after lower() (rare): the same pass tells whether a
+        # lower-cased line needs that mapping, instead of a regex scan of every line for them.
+        specials = [chr(c) for c in sorted(_CANON)]
+        auto = ahocorasick_rs.BytesAhoCorasick([w.encode() for w in [*bits, *specials]],
+                                               matchkind=ahocorasick_rs.MatchKind.Standard,
+                                               implementation=ahocorasick_rs.Implementation.DFA)
+        _WORDS.update(automaton=auto, values=[*bits.values(), *[None] * len(specials)], always=always)
         _VIEWS.clear()
-    return _WORDS["automaton"], _WORDS["always"]
+    return _WORDS["automaton"], _WORDS["values"], _WORDS["always"]
+
+
+def _scan(lowered: str) -> tuple[int, bool]:
+    """(the conditions whose words occur in ``lowered``, whether it holds a character _CANON maps)."""
+    auto, values, got = _automaton()
+    special = False
+    # Every occurrence, overlapping ones too; a word's UTF-8 bytes match only at a character's start.
+    for i, _start, _end in auto.find_matches_as_indexes(lowered.encode("utf-8", "surrogatepass"), overlapping=True):
+        if (b := values[i]) is None:
+            special = True
+        else:
+            got |= b
+    return got, special
 
 
 def line_mask(folded: str) -> int:
     """The conditions (bits of the rules in GATED) whose words occur in ``folded``."""
-    auto, got = _automaton()
-    if auto is not None:
-        for _end, b in auto.iter(folded):
-            got |= b
-    return got
+    return _scan(folded)[0]
 
 
 _VIEWS: dict[str, tuple[str, int]] = {}  # the rules of one text look at the same lines again and again
@@ -374,8 +386,13 @@ def view(s: str) -> tuple[str, int]:
     """(``fold(s)``, ``line_mask`` of it): what the gated rules need of a line, remembered for short lines."""
     got = _VIEWS.get(s)
     if got is None:
-        f = fold(s)
-        got = (f, line_mask(f))
+        # fold(s), with its check for the characters _CANON maps done by the automaton's pass
+        f = s.lower() if s.isascii() else (s.translate(_PRE) if "\u0130" in s else s).lower()
+        mask, special = _scan(f)
+        if special:
+            f = f.translate(_CANON)
+            mask = line_mask(f)
+        got = (f, mask)
         if len(s) <= 2000:  # bounded: at most 1024 short lines are kept
             if len(_VIEWS) >= 1024:
                 _VIEWS.clear()
