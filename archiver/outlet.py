@@ -203,8 +203,11 @@ def mention_from(x: str, rule: str, line: int, conf: float, registry: OutletRegi
     return Mention(x, rule, line, conf, None, None, explicit)
 
 
-_G = {rx: Gated(rx) for rx in (ORIGINAL_IN, ORIGINAL_COLON, SOURCE, FIRST_PUBLISHED, PUBLICATION, INTERVIEW_FOR,
-                                 REPUBLISHED_FROM, TOLD, ACTS)}
+# The rules, gated by their words (prefilter.py).  A tuple, not a dict keyed by the compiled
+# patterns: hashing a compiled pattern hashes its whole code (~1 us for these), nine times a line
+# (bench: find_mentions ~0.35 -> ~0.23 ms per text).
+_GATES = tuple(map(Gated, (ORIGINAL_IN, ORIGINAL_COLON, SOURCE, FIRST_PUBLISHED, PUBLICATION, INTERVIEW_FOR,
+                           REPUBLISHED_FROM, TOLD, ACTS)))
 
 
 def find_mentions(lines, bp, registry, header_end, labels_outlets) -> list[Mention]:
@@ -212,34 +215,36 @@ def find_mentions(lines, bp, registry, header_end, labels_outlets) -> list[Menti
     out: list[Mention] = []
     todo = [(i, s.strip()) for i, s in enumerate(lines, 1) if not (i in bp or not s.strip() or len(s) > 3000)]
     mask = mask_of(t for _, t in todo)
-    g = {rx: gated.live(mask) for rx, gated in _G.items()}  # rules whose words the text holds
+    # the rules whose words the text holds (the others never match)
+    original_in, original_colon, source, first_published, publication, interview_for, republished_from, told, acts = (
+        gate.live(mask) for gate in _GATES)
     for i, t in todo:
         v = view(t)
         if len(t) <= 220:
-            for rx, rule in ((ORIGINAL_IN, "outlet.original-article-in"), (ORIGINAL_COLON, "outlet.original-article"),
-                             (SOURCE, "outlet.source")):
-                m = g[rx].match(t, v)
+            for gate, rule in ((original_in, "outlet.original-article-in"), (original_colon, "outlet.original-article"),
+                               (source, "outlet.source")):
+                m = gate.match(t, v)
                 if m and (o := mention_from(m.group("x"), rule, i, 0.8 if rule != "outlet.source" else 0.7, registry)):
                     out.append(o)
                     break
-        for m in g[FIRST_PUBLISHED].finditer(t, v):
+        for m in first_published.finditer(t, v):
             if o := mention_from(m.group("x"), "outlet.first-published", i, 0.85, registry):
                 out.append(o)
-        for m in g[PUBLICATION].finditer(t, v):
+        for m in publication.finditer(t, v):
             if o := mention_from(m.group("x"), "outlet.publication-named", i, 0.75, registry):
                 out.append(o)
-        for m in g[INTERVIEW_FOR].finditer(t, v):
+        for m in interview_for.finditer(t, v):
             x = m.group("x").rstrip(".")
             words = x.split()
             hit = next((" ".join(words[:k]) for k in range(len(words), 0, -1) if registry.lookup(" ".join(words[:k]))), None)
             if hit:  # registered outlets only: "interview for Friday" must not become an outlet
                 out.append(Mention(registry.lookup(hit).name, "outlet.interview-for", i, 0.75))
-        for m in g[REPUBLISHED_FROM].finditer(t, v):
+        for m in republished_from.finditer(t, v):
             if o := mention_from(m.group("x"), "outlet.republished-from", i, 0.8, registry):
                 out.append(o)
         # Mentions count only for outlets the registry knows ("told Interia", "Reform.news turned to").
-        for rx, rule in ((TOLD, "outlet.told"), (ACTS, "outlet.turned-to")):
-            for m in g[rx].finditer(t, v):
+        for gate, rule in ((told, "outlet.told"), (acts, "outlet.turned-to")):
+            for m in gate.finditer(t, v):
                 words = m.group("x").rstrip(".").split()
                 # "told Interia. According" -> the name opens the span; "Yesterday Onet turned to" -> it closes it
                 spans = [words[:k] for k in range(len(words), 0, -1)] if rule == "outlet.told" else [words[k:] for k in range(len(words))]
