@@ -105,3 +105,13 @@ def test_a_word_run_seen_under_two_scripts_counts_for_each_its_own_way():
     for text in (latin, cyrillic, latin, cyrillic):
         assert language.detect(text) == reference(text)
     assert language.detect(latin)[0] == "en" and language.detect(cyrillic)[0] == "be"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 60), st.integers(0, 40), st.sampled_from(["ru", "pl", "de", "be"]))
+def test_detect_equals_the_plain_rule_around_the_latin_share_that_skips_counting(en, other, punct, lang):
+    # detect() skips counting the non-ASCII characters when the ASCII letters alone make Latin win:
+    # texts with every mix of English, another language's words and non-letter characters.
+    words = _STOP["en"][:en] + _STOP[lang] * (other // 10 + 1)
+    text = " ".join(words[: en + other]) + " " + "—“”…é" * punct
+    assert language.detect(text) == reference(text)
