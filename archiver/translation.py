@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .language import LANGUAGE_NAMES, tag_for
-from .prefilter import Gated, mask_of_views, views
+from .prefilter import Gated, mask_of_views, view, view_shortened
 
 _LANG = "|".join(sorted(map(re.escape, LANGUAGE_NAMES), key=len, reverse=True))
 _NAME = r"(?P<name>[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’.\-]+(?:\s+(?:de|van|von|der|la|le|da|di)?\s*[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’\-]+){1,3})"
@@ -61,8 +61,17 @@ def find(lines: list[str], *, text_language: str | None) -> list[Marker]:
     translation *into* this text).
     """
     # markers open or close a paragraph; bounded work on huge lines
-    shown = [(i, line if len(line) <= 800 else line[:400] + " … " + line[-400:]) for i, line in enumerate(lines, 1) if line.strip()]
-    seen = views([line for _, line in shown])
+    shown, seen = [], []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if len(line) <= 800:
+            shown.append((i, line))
+            seen.append(view(line))
+        else:
+            short, v = view_shortened(line, 400, " … ")
+            shown.append((i, short))
+            seen.append(v)
     mask = mask_of_views(seen)
     live = [(rule, gate) for rule, gate in zip(_RULES, _GATES) if gate.live(mask) is gate]
     out: list[Marker] = []

@@ -233,3 +233,26 @@ def test_runs_of_few_strings_make_long_words():
     assert set(both.clauses) == {frozenset({"polish", "german"}), frozenset({"newspaper", "weekly"})}
     assert both.may_match("in the polish daily and a weekly")
     assert not both.may_match("in the daily and a weekly") and not both.may_match("in polish")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_piece, min_size=1, max_size=40).map("".join), st.integers(1, 30), st.sampled_from([" … ", "", "::", "the "]))
+def test_a_shortened_line_view_makes_every_rule_match_as_its_regex(s, keep, mark):
+    # translation.find looks for markers in long lines cut to their ends; their view is made from
+    # the whole line's: the exact folded form, and a mask with every condition the exact one has.
+    short, v = prefilter.view_shortened(s, keep, mark)
+    assert short == s[:keep] + mark + s[-keep:]
+    exact = prefilter.view(short)
+    assert v[0] == exact[0] and v[1] & exact[1] == exact[1]
+    for g in prefilter.GATED:
+        assert (lambda m: m and m.span())(g.search(short, v)) == (lambda m: m and m.span())(g.rx.search(short)), g.rx.pattern[:60]
+        assert [m.span() for m in g.finditer(short, v)] == [m.span() for m in g.rx.finditer(short)], g.rx.pattern[:60]
+
+
+def test_a_shortened_line_keeps_the_words_across_its_joins():
+    # "translated" is cut by neither end, only made by the join: the mask must have it.
+    s = "transl" + "x" * 50 + "ated b"
+    short, v = prefilter.view_shortened(s, 6, "")
+    assert short == "translated b" and "translated" not in s
+    g = translation._GATES[1]
+    assert g.live(v[1]) is g and g.search(short, v).span() == g.rx.search(short).span()
