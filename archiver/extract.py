@@ -22,7 +22,7 @@ from .clean import derivative, norm_lines, split_lines
 from .outcome import EXIT_FAILED, EXIT_OK
 from . import outlet
 from .outlet import OutletRegistry
-from .prefilter import NEVER, Gated, mask_of, mask_of_views, view, views
+from .prefilter import NEVER, Gated, mask_of_views, view, views
 from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Fact, Origin, Person
 
 findings.rule("IN-E101", "docs/extraction.md#encoding", "the input text is not UTF-8 (archiver refuses to re-encode a preserved original)")
@@ -231,7 +231,7 @@ def _published(lines, bp, header_end, captions: list[int], seen) -> tuple[Fact |
         t = s.strip()
         if not t or len(t) > 300 or i in bp and bp[i] not in ("bp.navigation",):
             continue
-        ft = view(t)
+        ft = seen[i - 1] if t is s else view(t)  # strip() gives the line itself when there is nothing to strip
         if first_published.search(t, ft):
             continue
         labeled = None
@@ -399,7 +399,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
         m2 = asks.match(s, seen[i - 1]) if len(s) < 1000 else None
         if m2 and registry.lookup(m2.group(1).strip()):  # "Onet: Is the border closed?" -- the outlet asks
             label_outlets.append((i, m2.group(1).strip()))
-    cands = outlet.find_mentions(lines, bp, registry, header_end, label_outlets)
+    cands = outlet.find_mentions(lines, bp, registry, header_end, label_outlets, seen)
     if item_title:  # "Source: Polskie Radio 24 Unofficial translation ..." opens an item's summary
         for i, s in enumerate(lines, 1):
             m = re.match(r"^\s*(?:source|источник|źródło)\s*:\s*(.{2,80})", s, re.I)
@@ -442,9 +442,12 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
             facts["source.republisher"] = inferred(m.group("x").rstrip("."), "outlet.republished-by", (i,), 0.75)
 
     # Translation
-    markers = translation.find([s if i not in bp or bp[i] != "bp.photo-credit" else "" for i, s in enumerate(lines, 1)], text_language=text_lang)
+    # photo credits are not markers (their views: those of empty lines)
+    credited = [i in bp and bp[i] == "bp.photo-credit" for i in range(1, len(lines) + 1)]
+    markers = translation.find(["" if c else s for c, s in zip(credited, lines)], text_language=text_lang,
+                               seen=[view("") if c else v for c, v in zip(credited, seen)])
     person_cands: list[persons.Candidate] = []
-    fp = _first_published_language(lines)
+    fp = _first_published_language(lines, seen)
     if markers:
         best = max(markers, key=lambda m: (m.status == "machine-translated", m.confidence))
         facts["translation.status"] = inferred(best.status, best.rule, tuple(m.line for m in markers if m.status == best.status), best.confidence)
@@ -500,7 +503,8 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
     credits = _credits(lines, bp)
     interview_hint = bool(_INTERVIEW_WORD.search("\n".join(lines[:header_end]))) or sum(1 for s in lines if _DASH_START.match(s)) >= 3
     unfurnished = ["" if i in bp else s for i, s in enumerate(lines, 1)]
-    person_cands += persons.find(unfurnished, interview=interview_hint, outlets=outlet_names, credits=credits, header_end=header_end)
+    person_cands += persons.find(unfurnished, interview=interview_hint, outlets=outlet_names, credits=credits, header_end=header_end,
+                                 seen=[view("") if i in bp else v for i, v in enumerate(seen, 1)])
     if item_title:
         person_cands += persons.item_bylines(lines, 1)
     has_author = tuple(c.lines[0] for c in person_cands if c.role == "aut")
@@ -577,13 +581,14 @@ def markers_hint(lines) -> bool:
     return bool(translation.find(lines, text_language=None))
 
 
-def _first_published_language(lines) -> tuple[str, int] | None:
-    if _FIRST_PUBLISHED_G.live(mask_of(lines)) is NEVER:
+def _first_published_language(lines, seen) -> tuple[str, int] | None:
+    """``seen``: the lines' ``views``."""
+    if _FIRST_PUBLISHED_G.live(mask_of_views(seen)) is NEVER:
         return None  # the words it needs are nowhere in the text
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
             continue
-        m = _FIRST_PUBLISHED_G.search(s, view(s))
+        m = _FIRST_PUBLISHED_G.search(s, seen[i - 1])
         if m and m.group("lang") and (tag := language.tag_for(m.group("lang"))):
             return tag, i
     return None

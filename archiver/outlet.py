@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .language import tag_for
-from .prefilter import Gated, mask_of, view
+from .prefilter import Gated, mask_of_views, view, views
 
 MAX_REGISTRY_BYTES = 4 * 1024 * 1024
 
@@ -210,16 +210,21 @@ _GATES = tuple(map(Gated, (ORIGINAL_IN, ORIGINAL_COLON, SOURCE, FIRST_PUBLISHED,
                            REPUBLISHED_FROM, TOLD, ACTS)))
 
 
-def find_mentions(lines, bp, registry, header_end, labels_outlets) -> list[Mention]:
-    """Every statement in the (normalised) lines that names an outlet; boilerplate lines are skipped."""
+def find_mentions(lines, bp, registry, header_end, labels_outlets, seen=None) -> list[Mention]:
+    """Every statement in the (normalised) lines that names an outlet; boilerplate lines are skipped.
+
+    ``seen``: the lines' ``views`` when the caller has them.
+    """
     out: list[Mention] = []
-    todo = [(i, s.strip()) for i, s in enumerate(lines, 1) if not (i in bp or not s.strip() or len(s) > 3000)]
-    mask = mask_of(t for _, t in todo)
+    seen = views(lines) if seen is None else seen
+    todo = [(i, s, s.strip()) for i, s in enumerate(lines, 1) if not (i in bp or not s.strip() or len(s) > 3000)]
+    # A stripped line holds no word its line does not: the lines' conditions are enough to gate by.
+    mask = mask_of_views(seen[i - 1] for i, _, _ in todo)
     # the rules whose words the text holds (the others never match)
     original_in, original_colon, source, first_published, publication, interview_for, republished_from, told, acts = (
         gate.live(mask) for gate in _GATES)
-    for i, t in todo:
-        v = view(t)
+    for i, s, t in todo:
+        v = seen[i - 1] if t is s else view(t)  # strip() gives the line itself when there is nothing to strip
         if len(t) <= 220:
             for gate, rule in ((original_in, "outlet.original-article-in"), (original_colon, "outlet.original-article"),
                                (source, "outlet.source")):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from . import dates
-from .prefilter import Gated, mask_of, view
+from .prefilter import Gated, mask_of_views, view, views
 
 _UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽА-ЯЁІЇЄЎҐ"
 _TOKEN = rf"(?:[{_UP}]\.|[{_UP}][\w'’]*(?:-[{_UP}]?[\w'’]+)?)"  # a word, or an initial ("Jane M. Doe")
@@ -106,13 +106,17 @@ _GATES = tuple(map(Gated, (BYLINE, _POSTED_BY, _ITEM_BYLINE, _INTERVIEWER_LABEL,
 
 
 def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[int, tuple[str, str]],
-         header_end: int) -> list[Candidate]:
-    """Role statements in normalised lines.  ``outlets``: outlet names the text names (for "X told Outlet")."""
+         header_end: int, seen=None) -> list[Candidate]:
+    """Role statements in normalised lines.  ``outlets``: outlet names the text names (for "X told Outlet").
+
+    ``seen``: the lines' ``views`` when the caller has them.
+    """
     out: list[Candidate] = []
     outlet_keys = {o.casefold() for o in outlets}
     has_ivr_label = False
     labels: list[tuple[int, str, str | None, str]] = []
-    mask = mask_of(lines)
+    seen = views(lines) if seen is None else seen
+    mask = mask_of_views(seen)
     # the rules whose words the text holds (the others never match)
     (byline, posted_by, item_byline, interviewer_label, interviewed_by, interview_given, interview_with, turned_to, told,
      qa_label) = (gate.live(mask) for gate in _GATES)
@@ -120,7 +124,7 @@ def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[
         t = line.strip()
         if not t or len(t) > 5000:
             continue
-        v = view(t)
+        v = seen[i - 1] if t is line else view(t)  # strip() gives the line itself when there is nothing to strip
         if i <= header_end or i > len(lines) - 5:
             m = byline.match(t, v)
             if m and len(t) <= 200:

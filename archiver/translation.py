@@ -54,30 +54,30 @@ _FROM_LANG = re.compile(rf"\b(?i:from\s+(?:the\s+)?(?P<lang>{_LANG}))\b")
 _GATES = [Gated(rx) for _, rx, _, _ in _RULES]
 
 
-def find(lines: list[str], *, text_language: str | None) -> list[Marker]:
+def find(lines: list[str], *, text_language: str | None, seen=None) -> list[Marker]:
     """Explicit translation markers in normalised lines.
 
     A "from X" language equal to the text's own language is ignored (it is not a
-    translation *into* this text).
+    translation *into* this text).  ``seen``: the lines' ``views`` when the caller has them.
     """
     # markers open or close a paragraph; bounded work on huge lines
-    shown, seen = [], []
+    shown, used = [], []
     for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
         if len(line) <= 800:
             shown.append((i, line))
-            seen.append(view(line))
+            used.append(view(line) if seen is None else seen[i - 1])
         else:
             short, v = view_shortened(line, 400, " … ")
             shown.append((i, short))
-            seen.append(v)
-    mask = mask_of_views(seen)
+            used.append(v)
+    mask = mask_of_views(used)
     live = [(rule, gate) for rule, gate in zip(_RULES, _GATES) if gate.live(mask) is gate]
     out: list[Marker] = []
     if not live:
         return out
-    for (i, line), v in zip(shown, seen):
+    for (i, line), v in zip(shown, used):
         for (rule, rx, status, conf), gate in live:
             m = gate.search(line, v)
             if not m:
