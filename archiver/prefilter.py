@@ -258,13 +258,14 @@ class Gated:
     ``rx.search`` and ``rx.finditer``, which otherwise try every position).
     """
 
-    __slots__ = ("rx", "needs", "starts", "bits", "need")
+    __slots__ = ("rx", "needs", "starts", "bits", "need", "finder")
 
     def __init__(self, rx: re.Pattern):
         self.rx = rx
         self.needs = Literals.of(rx)
         starts = _heads(_parser.parse(rx.pattern, rx.flags).data)
         self.starts = tuple(sorted(starts)) if starts else None
+        self.finder = None  # an automaton of the start words, made when first needed
         # One bit per condition (a rule without any gets one bit that every line has): a line
         # may match when it has all of the rule's bits.
         first = _BITS[0]
@@ -284,6 +285,17 @@ class Gated:
         return self.rx.match(s) if v[1] & self.need == self.need else None
 
     def _starts(self, folded: str) -> list[int]:
+        if len(self.starts) > 2:
+            # Several words ("by", "for", "in", "to", "with"): one automaton pass instead of a find()
+            # per occurrence of each (bench: that rule ~0.084 -> ~0.06 ms per text).
+            if self.finder is None:
+                import ahocorasick_rs
+
+                self.finder = ahocorasick_rs.AhoCorasick(self.starts, matchkind=ahocorasick_rs.MatchKind.Standard)
+            try:
+                return sorted({i for _, i, _ in self.finder.find_matches_as_indexes(folded, overlapping=True)})
+            except UnicodeEncodeError:
+                pass  # a lone surrogate, which the automaton cannot take: the plain way
         found = set()
         for w in self.starts:
             i = folded.find(w)

@@ -256,3 +256,13 @@ def test_a_shortened_line_keeps_the_words_across_its_joins():
     assert short == "translated b" and "translated" not in s
     g = translation._GATES[1]
     assert g.live(v[1]) is g and g.search(short, v).span() == g.rx.search(short).span()
+
+
+@pytest.mark.parametrize("s", ["\ud800 in the newspaper Gazeta Wyborcza", "told \udfff Interia in an interview with Onet",
+                               "translated from the Polish \ud83d by Anna Kowalska", "İn the weekly Nasha Niva \ud800"])
+def test_lines_with_lone_surrogates_match_as_the_regex(s):
+    # Start words are found by an automaton that cannot take a lone surrogate: such a line
+    # goes the plain way, with the same matches.
+    prefilter._VIEWS.clear()
+    for g in prefilter.GATED:
+        _same(g, s)
