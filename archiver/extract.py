@@ -390,7 +390,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
     label_outlets = []
     mask = mask_of_views(seen)
     qa_label, asks, republished_by = (g.live(mask) for g in (_QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G))
-    for i, s in enumerate(lines, 1):
+    for i, s in enumerate(lines, 1) if qa_label is not NEVER or asks is not NEVER else ():
         m = qa_label.match(s, seen[i - 1])
         if m and m.group("desc") and m.group("said").strip().endswith("?") and persons.clean_name(m.group("name")):
             desc = m.group("desc").strip()
@@ -436,7 +436,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
                 _set_outlet(facts, warnings, registry, site, "outlet.copyright-footer", (footer[1],), 0.5)
         elif "source.outlet.name" in facts and facts["source.outlet.name"].value.casefold() != site.casefold():
             facts.setdefault("source.republisher", inferred(site, "outlet.copyright-footer-republisher", (footer[1],), 0.55))
-    for i, s in enumerate(lines, 1):
+    for i, s in enumerate(lines, 1) if republished_by is not NEVER else ():
         m = republished_by.search(s, seen[i - 1]) if len(s) < 3000 else None
         if m and "source.republisher" not in facts:
             facts["source.republisher"] = inferred(m.group("x").rstrip("."), "outlet.republished-by", (i,), 0.75)
@@ -444,8 +444,8 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
     # Translation
     # photo credits are not markers (their views: those of empty lines)
     credited = [i in bp and bp[i] == "bp.photo-credit" for i in range(1, len(lines) + 1)]
-    markers = translation.find(["" if c else s for c, s in zip(credited, lines)], text_language=text_lang,
-                               seen=[view("") if c else v for c, v in zip(credited, seen)])
+    markers = translation.find(["" if c else s for c, s in zip(credited, lines)] if any(credited) else lines, text_language=text_lang,
+                               seen=[view("") if c else v for c, v in zip(credited, seen)] if any(credited) else seen)
     person_cands: list[persons.Candidate] = []
     fp = _first_published_language(lines, seen)
     if markers:
@@ -503,8 +503,9 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
     credits = _credits(lines, bp)
     interview_hint = bool(_INTERVIEW_WORD.search("\n".join(lines[:header_end]))) or sum(1 for s in lines if _DASH_START.match(s)) >= 3
     unfurnished = ["" if i in bp else s for i, s in enumerate(lines, 1)]
+    empty = view("")
     person_cands += persons.find(unfurnished, interview=interview_hint, outlets=outlet_names, credits=credits, header_end=header_end,
-                                 seen=[view("") if i in bp else v for i, v in enumerate(seen, 1)])
+                                 seen=[empty if i in bp else v for i, v in enumerate(seen, 1)])
     if item_title:
         person_cands += persons.item_bylines(lines, 1)
     has_author = tuple(c.lines[0] for c in person_cands if c.role == "aut")
