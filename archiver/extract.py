@@ -279,13 +279,16 @@ def _published(lines, bp, header_end, captions: list[int], seen) -> tuple[Fact |
     return inferred(f.edtf(), "date.yearless", (i,), conf), original
 
 
-def _genre(lines, bp, title_fact, header_end, person_cands, has_author) -> Fact | None:
+def _genre(lines, bp, title_fact, header_end, person_cands, has_author, dash_lines=None) -> Fact | None:
+    """``dash_lines``: the lines that open with a dash (_DASH_START), when the caller has them."""
     head = [(i, s) for i, s in enumerate(lines[:header_end], 1) if i not in bp]
     for i, s in head:
         if _INTERVIEW_WORD.search(s) and len(s) <= 300:
             return inferred("interview", "genre.interview-marker", (i,), 0.8)
     questions = [i for i, s in enumerate(lines, 1) if s.strip().endswith("?") and len(s) < 500 and i not in bp]
-    dashed = [i for i, s in enumerate(lines, 1) if _DASH_START.match(s) and i not in bp]
+    if dash_lines is None:
+        dash_lines = [i for i, s in enumerate(lines, 1) if _DASH_START.match(s)]
+    dashed = [i for i in dash_lines if i not in bp]
     if len(questions) >= 3 and len(dashed) >= 3:
         return inferred("interview", "genre.qa-structure", tuple(questions[:3] + dashed[:3]), 0.7)
     if any(c.role in ("ive", "ivr") and c.rule in ("person.qa-label", "person.interviewer-label") for c in person_cands):
@@ -501,7 +504,8 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
         if e:
             outlet_names |= {e.name, *e.aliases}
     credits = _credits(lines, bp)
-    interview_hint = bool(_INTERVIEW_WORD.search("\n".join(lines[:header_end]))) or sum(1 for s in lines if _DASH_START.match(s)) >= 3
+    dash_lines = [i for i, s in enumerate(lines, 1) if _DASH_START.match(s)]  # answers in an interview, often
+    interview_hint = bool(_INTERVIEW_WORD.search("\n".join(lines[:header_end]))) or len(dash_lines) >= 3
     unfurnished = ["" if i in bp else s for i, s in enumerate(lines, 1)]
     empty = view("")
     person_cands += persons.find(unfurnished, interview=interview_hint, outlets=outlet_names, credits=credits, header_end=header_end,
@@ -512,11 +516,11 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
     person_list = _merge_persons(person_cands, text_norm)
 
     if not item_title:
-        g = _genre(lines, bp, facts.get("title"), header_end, person_cands, has_author)
+        g = _genre(lines, bp, facts.get("title"), header_end, person_cands, has_author, dash_lines)
         if g:
             facts["genre"] = g
     else:
-        g = _genre(lines, bp, None, len(lines), [], ())
+        g = _genre(lines, bp, None, len(lines), [], (), dash_lines)
         if g and g.value == "interview":
             facts["genre"] = g
 

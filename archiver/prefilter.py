@@ -342,14 +342,12 @@ class Gated:
         if self.starts is None:
             return self.rx.search(s)
         for i in self._starts(v[0]):
-            if self._may_start(v[0], i) and (m := self.rx.match(s, i)):
+            if (self.then is None or self._may_start(v[0], i)) and (m := self.rx.match(s, i)):
                 return m
         return None
 
     def _may_start(self, folded: str, i: int) -> bool:
         """False when a match at ``i`` cannot hold the words ``then`` requires where it requires them."""
-        if self.then is None:
-            return True
         lo, hi, words = self.then
         return any(folded.find(w, i + lo, i + hi + len(w)) >= 0 for w in words)
 
@@ -360,8 +358,9 @@ class Gated:
 
     def _iter(self, s: str, folded: str):
         end = 0
+        then = self.then
         for i in self._starts(folded):
-            if i >= end and self._may_start(folded, i) and (m := self.rx.match(s, i)):
+            if i >= end and (then is None or self._may_start(folded, i)) and (m := self.rx.match(s, i)):
                 yield m
                 end = max(m.end(), i + 1)  # matches never overlap; an empty one moves on
 
