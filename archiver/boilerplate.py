@@ -148,9 +148,9 @@ def find(lines: list[str]) -> dict[int, str]:
             out[n] = "bp.copyright"
         elif len(t) <= 160 and _BREADCRUMB.match(t):
             out[n] = "bp.breadcrumb"
-        elif credit(t):
+        elif len(t) <= 220 and credit(t):  # (credit() refuses longer lines: no call for most prose)
             out[n] = "bp.photo-credit"
-        elif _FRAGMENT.fullmatch(t) and t not in _REAL_SHORT and _isolated(lines, i):
+        elif len(t) <= 4 and _FRAGMENT.fullmatch(t) and t not in _REAL_SHORT and _isolated(lines, i):
             out[n] = "bp.widget-fragment"
     # A caption is the line just above its credit that repeats the credit's caption text.
     for n in [k for k, r in out.items() if r == "bp.photo-credit"]:

@@ -215,7 +215,7 @@ def _published(lines, bp, header_end, captions: list[int], seen) -> tuple[Fact |
     original = None
     mask = mask_of_views(seen)
     first_published, pub_label, updated = (g.live(mask) for g in (_FIRST_PUBLISHED_G, _PUB_LABEL_G, _UPDATED_G))
-    for i, s in enumerate(lines, 1):
+    for i, s in enumerate(lines, 1) if first_published is not NEVER else ():
         if len(s) > 3000:
             continue
         for m in first_published.finditer(s, seen[i - 1]):

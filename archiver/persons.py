@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from . import dates
-from .prefilter import Gated, mask_of_views, view, views
+from .prefilter import NEVER, Gated, mask_of_views, view, views
 
 _UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽА-ЯЁІЇЄЎҐ"
 _TOKEN = rf"(?:[{_UP}]\.|[{_UP}][\w'’]*(?:-[{_UP}]?[\w'’]+)?)"  # a word, or an initial ("Jane M. Doe")
@@ -120,9 +120,13 @@ def find(lines: list[str], *, interview: bool, outlets: set[str], credits: dict[
     # the rules whose words the text holds (the others never match)
     (byline, posted_by, item_byline, interviewer_label, interviewed_by, interview_given, interview_with, turned_to, told,
      qa_label) = (gate.live(mask) for gate in _GATES)
+    # A line past the header and before the last five is read only by the rules below; when
+    # none of them can match anywhere in the text, such lines are skipped (most prose).
+    body_rules = (interviewer_label, interviewed_by, interview_given, interview_with, turned_to if interview else NEVER, told, qa_label)
+    body_dead = all(r is NEVER for r in body_rules)
     for i, line in enumerate(lines, 1):
         t = line.strip()
-        if not t or len(t) > 5000:
+        if not t or len(t) > 5000 or body_dead and header_end + 1 < i <= len(lines) - 5:
             continue
         v = seen[i - 1] if t is line else view(t)  # strip() gives the line itself when there is nothing to strip
         if i <= header_end or i > len(lines) - 5:
