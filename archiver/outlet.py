@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .language import tag_for
-from .prefilter import Gated, mask_of_views, view, views
+from .prefilter import NEVER, Gated, mask_of_views, view, views
 
 MAX_REGISTRY_BYTES = 4 * 1024 * 1024
 
@@ -221,10 +221,18 @@ def find_mentions(lines, bp, registry, header_end, labels_outlets, seen=None) ->
     # A stripped line holds no word its line does not: the lines' conditions are enough to gate by.
     mask = mask_of_views(seen[i - 1] for i, _, _ in todo)
     # the rules whose words the text holds (the others never match)
-    original_in, original_colon, source, first_published, publication, interview_for, republished_from, told, acts = (
-        gate.live(mask) for gate in _GATES)
+    live = [gate.live(mask) for gate in _GATES]
+    original_in, original_colon, source, first_published, publication, interview_for, republished_from, told, acts = live
+    # Whether a line's conditions let any live rule match: lines of prose seldom do, and are
+    # then skipped whole (masks repeat from line to line: each is judged once).
+    may: dict[int, bool] = {}
+    needs = [gate.need for gate in live if gate is not NEVER]
     for i, s, t in todo:
         v = seen[i - 1] if t is s else view(t)  # strip() gives the line itself when there is nothing to strip
+        if (ok := may.get(v[1])) is None:
+            ok = may[v[1]] = any(v[1] & need == need for need in needs)
+        if not ok:
+            continue
         if len(t) <= 220:
             for gate, rule in ((original_in, "outlet.original-article-in"), (original_colon, "outlet.original-article"),
                                (source, "outlet.source")):
