@@ -177,9 +177,9 @@ def _header_end(lines, bp) -> int:
 
 
 def _title(lines, bp, header_end, registry):
-    for i, s in enumerate(lines, 1):
+    for i, s in enumerate(lines[:header_end], 1):  # a label below the header is not the title's
         m = _TITLE_LABEL.match(s)
-        if m and i <= header_end:
+        if m:
             return inferred(m.group("t"), "title.labeled", (i,), 0.9), None
     masthead = None
     # The site's own name, as its copyright footer gives it, is a masthead when it opens the page too.
