@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archiver import dates, record
+from archiver import dates, extract, record
 from archiver.clean import normalize, split_lines
 from archiver.extract import NotUTF8, decode, draft_sidecar, infer
 from archiver.outlet import OutletRegistry, RegistryError
+from archiver.record import FIELD_PATHS, Fact, Origin
 
 TEXTS = Path(__file__).parent / "texts"
 
@@ -563,3 +565,28 @@ def test_interview_with_someone_by_someone():
 def test_initials_belong_to_the_name():
     _, inf = facts("A title\n\nBy Jane M. Doe\n\n" + "The text goes on here. " * 20)
     assert [(p.name, p.role) for p in inf.persons] == [("Jane M. Doe", "aut")]
+
+
+
+_VALUES = st.one_of(st.sampled_from(["unknown", "en", "pl-PL", "xx-!!", "2024-05-01", "2024-13-01", "XXXX-07-09", "https://example.org/a",
+                                     "http://bad host/", "ftp://x.org", "example.org", "Example.ORG", " padded ", "", "a\x01b",
+                                     "translated", "original", "interview", "Gazeta Wyborcza", "ive", "interviewee"]),
+                    st.text(max_size=12))
+_ORIGINS = st.builds(lambda rule, lines, conf: Origin(by="inferred", rule=rule, lines=lines, confidence=conf),
+                     st.sampled_from(["title.first-line", "x"]), st.lists(st.integers(1, 99), max_size=3).map(tuple),
+                     st.one_of(st.none(), st.floats(0, 1)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(FIELD_PATHS)), _VALUES, _ORIGINS)
+def test_a_fact_is_valid_exactly_when_its_whole_dump_is(path, value, origin):
+    # _only_valid checks a fact's value with its Origin as it is; the plain rule validates the dump.
+    from pydantic import ValidationError
+
+    fact = Fact[Any](value=value, origin=origin)
+    try:
+        extract._adapter(path).validate_python(fact.model_dump())
+        plain = True
+    except ValidationError:
+        plain = False
+    assert extract._valid(path, fact) == plain
