@@ -103,8 +103,8 @@ _CAP = 128  # at most this many strings per set: the tree's branches of language
 _REPEATS = (MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT)
 
 
-def _product(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> set[str] | None:
-    return {x + y for x in a for y in b} if len(a) * len(b) <= _CAP else None
+def _product(a: set[str] | frozenset[str], b: set[str] | frozenset[str], cap: int = _CAP) -> set[str] | None:
+    return {x + y for x in a for y in b} if len(a) * len(b) <= cap else None
 
 
 def _strings(op, av) -> frozenset[str] | None:
@@ -158,7 +158,8 @@ def _heads(items) -> frozenset[str] | None:
         one = _strings(op, av)
         if one is None:  # not few: what it starts with ends the words
             head = _head_of(op, av, items[k + 1:])
-            if head is not None and (longer := _product(acc, head)) is not None:
+            # (start words may be many: "(?<!\w)(?:january|jan|...)" has ~200, found by one automaton)
+            if head is not None and (longer := _product(acc, head, cap=1024)) is not None:
                 acc = longer
             break
         if (longer := _product(acc, one)) is None:
