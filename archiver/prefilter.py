@@ -30,7 +30,7 @@ Python change it, the tests above fail rather than the filter quietly erring.
 from __future__ import annotations
 
 import re
-from re import _casefix, _constants, _parser  # the stdlib regex parser: the same tree the engine compiles
+from re import _casefix, _parser  # the stdlib regex parser: the same tree the engine compiles
 from re._constants import (ASSERT, ASSERT_NOT, AT, ATOMIC_GROUP, BRANCH, IN, LITERAL, MAX_REPEAT, MIN_REPEAT,
                            POSSESSIVE_REPEAT, SUBPATTERN)
 
@@ -171,36 +171,6 @@ def _heads(items) -> frozenset[str] | None:
     return frozenset(w for w in acc if not any(v != w and w.startswith(v) for v in acc))
 
 
-def _then(parsed: _parser.SubPattern) -> tuple[int, int, tuple[str, ...]] | None:
-    """(lo, hi, words): every match that starts at i holds one of ``words`` starting between i + lo
-    and i + hi, where a few strings follow a part of bounded width that is not few strings
-    ("interview", then up to 80 characters, then "for" or "to"); None when the pattern has none.
-
-    A candidate start without them is not tried: a regex that fails only after scanning the
-    whole gap costs ~3 us a try (bench: "interview ... for <Outlet>" ~0.08 -> ~0.05 ms per text).
-    """
-    items = list(parsed.data)
-    lo = hi = 0
-    after_gap = False
-    for k, (op, av) in enumerate(items):
-        one = _strings(op, av)
-        if one is not None and after_gap and "" not in one:
-            run: set[str] = set(one)  # with the few-strings items that follow: "by" of "\bby\s+"
-            for op2, av2 in items[k + 1:]:
-                more = _strings(op2, av2)
-                if more is None or (longer := _product(run, more)) is None:
-                    break
-                run = longer
-            # A word that starts with another: the other is found at the same place.
-            return lo, hi, tuple(sorted(w for w in run if not any(v != w and w.startswith(v) for v in run)))
-        after_gap = after_gap or one is None
-        w_lo, w_hi = _parser.SubPattern(parsed.state, [(op, av)]).getwidth()
-        if w_hi >= _constants.MAXREPEAT:
-            return None
-        lo, hi = lo + w_lo, hi + w_hi
-    return None
-
-
 def _head_of(op, av, rest) -> frozenset[str] | None:
     """Words every match of an item that is not few strings starts with (``rest``: what follows it)."""
     if op is SUBPATTERN:
@@ -289,15 +259,13 @@ class Gated:
     ``rx.search`` and ``rx.finditer``, which otherwise try every position).
     """
 
-    __slots__ = ("rx", "needs", "starts", "then", "bits", "need", "finder")
+    __slots__ = ("rx", "needs", "starts", "bits", "need", "finder")
 
     def __init__(self, rx: re.Pattern):
         self.rx = rx
         self.needs = Literals.of(rx)
-        parsed = _parser.parse(rx.pattern, rx.flags)
-        starts = _heads(parsed.data)
+        starts = _heads(_parser.parse(rx.pattern, rx.flags).data)
         self.starts = tuple(sorted(starts)) if starts else None
-        self.then = _then(parsed) if starts else None
         self.finder = None  # an automaton of the start words, made when first needed
         # One bit per condition (a rule without any gets one bit that every line has): a line
         # may match when it has all of the rule's bits.
@@ -343,14 +311,9 @@ class Gated:
         if self.starts is None:
             return self.rx.search(s)
         for i in self._starts(v[0]):
-            if (self.then is None or self._may_start(v[0], i)) and (m := self.rx.match(s, i)):
+            if m := self.rx.match(s, i):
                 return m
         return None
-
-    def _may_start(self, folded: str, i: int) -> bool:
-        """False when a match at ``i`` cannot hold the words ``then`` requires where it requires them."""
-        lo, hi, words = self.then
-        return any(folded.find(w, i + lo, i + hi + len(w)) >= 0 for w in words)
 
     def finditer(self, s: str, v: tuple[str, int]):
         if v[1] & self.need != self.need:
@@ -359,9 +322,8 @@ class Gated:
 
     def _iter(self, s: str, folded: str):
         end = 0
-        then = self.then
         for i in self._starts(folded):
-            if i >= end and (then is None or self._may_start(folded, i)) and (m := self.rx.match(s, i)):
+            if i >= end and (m := self.rx.match(s, i)):
                 yield m
                 end = max(m.end(), i + 1)  # matches never overlap; an empty one moves on
 
@@ -460,7 +422,7 @@ def view_shortened(s: str, keep: int, mark: str) -> tuple[str, tuple[str, int]]:
     every condition the plain view's would, maybe more, which only makes a rule try its regex:
     a word within either end is a word of ``s``, and a word across a join lies within the
     longest word's length of it.  Translation markers are looked for in long lines shortened
-    so; folding and scanning them again cost ~0.03 ms per bench text.
+    so; folding and scanning them again cost ~0.02 ms per bench text.
     """
     assert keep >= 1
     folded, mask = view(s)
