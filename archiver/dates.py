@@ -224,7 +224,8 @@ def find_dates(line: str) -> list[FoundDate]:
         return []  # every form above needs an ASCII digit (a day or a year): most lines have none
     # Extraction asks about the same header lines three times (title, dates, bylines), and the
     # month-name patterns cost up to ~25 us a line: short lines' answers are remembered (bench:
-    # find_dates ~0.037 -> ~0.02 ms per text, with the gated month names below).  A new list each time: callers may keep or change theirs.
+    # find_dates ~0.037 -> ~0.02 ms per text, with the gated month names below).  A new list each
+    # time: callers may keep or change theirs.
     return list(_remembered(line)) if len(line) <= 300 else _find(line)
 
 
