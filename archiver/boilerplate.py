@@ -81,6 +81,10 @@ _FOOTER = _words(r"all rights reserved\.?", r"proudly created with wix\.com", r"
 _BREADCRUMB = re.compile(r"^\s*[\w .'’-]{1,30}(?:\s+[/›»>|]\s+[\w .'’-]{1,30}){2,}\s*$")
 
 
+# The three whole-line rules find() tries first on every line, as one pattern: a line that is none
+# of them (nearly all) costs one try instead of three (~0.023 -> ~0.018 ms per bench text).
+_EDGE_READING_RESULTS = re.compile("|".join(f"(?:{rx.pattern})" for rx in (_PAGE_EDGE, _READING, _RESULTS)), re.I)
+assert all(rx.flags == _EDGE_READING_RESULTS.flags for rx in (_PAGE_EDGE, _READING, _RESULTS))
 # Compiled once: find() tries them on most lines (re's own cache lookup cost ~0.5 us a call).
 _FRAGMENT = re.compile(r"[a-z]{1,4}")
 _URL_SOURCE = re.compile(r"^\s*(?:source|original(?: article)?|źródło|источник|quelle|fuente)\s*:\s*https?://", re.I)
@@ -126,12 +130,8 @@ def find(lines: list[str]) -> dict[int, str]:
         if not t:
             continue
         n = i + 1
-        if _PAGE_EDGE.match(t):
-            out[n] = "bp.page-edge"
-        elif _READING.match(t):
-            out[n] = "bp.reading-time"
-        elif _RESULTS.match(t):
-            out[n] = "bp.results-count"
+        if _EDGE_READING_RESULTS.match(t):  # then one of the three, tried in order
+            out[n] = "bp.page-edge" if _PAGE_EDGE.match(t) else "bp.reading-time" if _READING.match(t) else "bp.results-count"
         elif len(t) <= 80 and _COUNTERS.match(t):
             out[n] = "bp.counter"
         elif len(t) <= 60 and _COMMENTS.match(t):

@@ -446,9 +446,12 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
 
     # Translation
     # photo credits are not markers (their views: those of empty lines)
-    credited = [i in bp and bp[i] == "bp.photo-credit" for i in range(1, len(lines) + 1)]
-    markers = translation.find(["" if c else s for c, s in zip(credited, lines)] if any(credited) else lines, text_language=text_lang,
-                               seen=[view("") if c else v for c, v in zip(credited, seen)] if any(credited) else seen)
+    if "bp.photo-credit" in bp.values():
+        credited = [bp.get(i) == "bp.photo-credit" for i in range(1, len(lines) + 1)]
+        markers = translation.find(["" if c else s for c, s in zip(credited, lines)], text_language=text_lang,
+                                   seen=[view("") if c else v for c, v in zip(credited, seen)])
+    else:
+        markers = translation.find(lines, text_language=text_lang, seen=seen)
     person_cands: list[persons.Candidate] = []
     fp = _first_published_language(lines, seen)
     if markers:

@@ -590,3 +590,15 @@ def test_a_fact_is_valid_exactly_when_its_whole_dump_is(path, value, origin):
     except ValidationError:
         plain = False
     assert extract._valid(path, fact) == plain
+
+
+
+def test_the_three_whole_line_rules_tried_as_one():
+    # boilerplate.find tries page edges, reading times and result counts as one pattern first.
+    from archiver import boilerplate as b
+
+    lines = [s.strip() for p in sorted(TEXTS.glob("*.txt")) for s in split_lines(p.read_text(encoding="utf-8", errors="replace"))]
+    lines += ["top of page", "• Bottom of page •", "6 min read", "12 Min. Read", "Reading time: 4 min", "3 items found for \"x\"",
+              "no results for x", "Найдено 3 статьи", "Back to top |", "5 minutes read.", "top of page and more", "1 results found"]
+    for t in lines:
+        assert bool(b._EDGE_READING_RESULTS.match(t)) == any(rx.match(t) for rx in (b._PAGE_EDGE, b._READING, b._RESULTS)), t
