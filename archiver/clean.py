@@ -63,7 +63,11 @@ _MOJIBAKE_HINT = re.compile(
     "[{rare}{upper_accented}{lower_accented}{end_punctuation}‚ВГРСΒΓΞΟ](?:"
     "(?<=[{rare}])"
     "|(?<=[{lower_accented}{lower_common}{end_punctuation}][{upper_accented}])"
-    "|(?<=[{upper_accented}])[{numeric}{law}{currency}°]"
+    # The other alternatives each go on with a character of this class: one look at it first
+    # spares most candidates (an accented letter before a plain one) eight failing tries
+    # (the hint ~85 -> ~52 us per bench text; tests/test_clean.py compares with the plain form).
+    "|(?=[{numeric}{law}{currency}°{start_punctuation}{end_punctuation}{lower_accented}Äâó])(?:"
+    "(?<=[{upper_accented}])[{numeric}{law}{currency}°]"
     "|(?<=[a-z][{upper_accented}])[{start_punctuation}]"
     "|(?<=[{upper_accented}{lower_accented}])[{end_punctuation}][{start_punctuation}]"
     "|(?<=[{upper_accented}{lower_accented}])[{start_punctuation}{end_punctuation}]\\w"
@@ -71,7 +75,7 @@ _MOJIBAKE_HINT = re.compile(
     "|(?<=‚)(?:Ä|[âó][àä°ê])"
     "|(?<=[ВГРС])[{start_punctuation}{end_punctuation}][ВГРС]"
     "|(?<=[ΒΓΞΟ])[{start_punctuation}{end_punctuation}][ΒΓΞΟ]"
-    ")".format(rare="{c1}{bad}{box}{currency}{numeric}{law}°ŒœØÙЂÂÃÎÐ".format(**_M), **_M)
+    "))".format(rare="{c1}{bad}{box}{currency}{numeric}{law}°ŒœØÙЂÂÃÎÐ".format(**_M), **_M)
 )
 _FTFY_OTHER = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u206a-\u206f\ufeff\ufff9-\ufffc\ud800-\udfff]")
 

@@ -128,3 +128,40 @@ def test_norm_lines_takes_the_whole_text_path_on_plain_and_accented_text():
     with unittest.mock.patch.object(clean, "norm_line", side_effect=AssertionError("per-line path")):
         clean.norm_lines(lines)
         clean.norm_lines(["ascii only", "x  "])
+
+
+# The hint as first written, without the look-ahead that spares most candidates its last eight
+# alternatives: the two must agree on every string (only whether they match is used).
+_M = badness.MOJIBAKE_CATEGORIES
+_PLAIN_HINT = re.compile(
+    "[{rare}{upper_accented}{lower_accented}{end_punctuation}‚ВГРСΒΓΞΟ](?:"
+    "(?<=[{rare}])"
+    "|(?<=[{lower_accented}{lower_common}{end_punctuation}][{upper_accented}])"
+    "|(?<=[{upper_accented}])[{numeric}{law}{currency}°]"
+    "|(?<=[a-z][{upper_accented}])[{start_punctuation}]"
+    "|(?<=[{upper_accented}{lower_accented}])[{end_punctuation}][{start_punctuation}]"
+    "|(?<=[{upper_accented}{lower_accented}])[{start_punctuation}{end_punctuation}]\\w"
+    "|(?<=[{end_punctuation}])[{lower_accented}]"
+    "|(?<=‚)(?:Ä|[âó][àä°ê])"
+    "|(?<=[ВГРС])[{start_punctuation}{end_punctuation}][ВГРС]"
+    "|(?<=[ΒΓΞΟ])[{start_punctuation}{end_punctuation}][ΒΓΞΟ]"
+    ")".format(rare="{c1}{bad}{box}{currency}{numeric}{law}°ŒœØÙЂÂÃÎÐ".format(**_M), **_M)
+)
+
+
+def test_hint_agrees_with_its_plain_form_on_every_pair_and_the_three_character_rules():
+    alphabet = sorted(set(ALPHABET)) + ["a", "Z", " ", "1"]
+    for a, b in itertools.product(alphabet, repeat=2):
+        assert bool(clean._MOJIBAKE_HINT.search(a + b)) == bool(_PLAIN_HINT.search(a + b)), a + b
+    pool = sorted(set("".join(_expand(badness.MOJIBAKE_CATEGORIES[k]) for k in ("lower_accented", "upper_accented", "end_punctuation", "start_punctuation")))
+                  | set("ВГРСΒΓΞΟ‚aZ1 "))
+    for a in pool:
+        for b in pool:
+            for c in "aZ1 «“‘„¡¿•‹©΄΅\uf8ffВГРСΒΓΞΟàäê°":
+                assert bool(clean._MOJIBAKE_HINT.search(a + b + c)) == bool(_PLAIN_HINT.search(a + b + c)), a + b + c
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=ALPHABET + "abcXYZ ", max_size=12))
+def test_hint_agrees_with_its_plain_form(s):
+    assert bool(clean._MOJIBAKE_HINT.search(s)) == bool(_PLAIN_HINT.search(s))
