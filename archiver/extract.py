@@ -283,9 +283,9 @@ def _genre(lines, bp, title_fact, header_end, person_cands, has_author, dash_lin
     """``dash_lines``: the lines that open with a dash (_DASH_START), when the caller has them."""
     head = [(i, s) for i, s in enumerate(lines[:header_end], 1) if i not in bp]
     for i, s in head:
-        if _INTERVIEW_WORD.search(s) and len(s) <= 300:
+        if len(s) <= 300 and _INTERVIEW_WORD.search(s):
             return inferred("interview", "genre.interview-marker", (i,), 0.8)
-    questions = [i for i, s in enumerate(lines, 1) if s.strip().endswith("?") and len(s) < 500 and i not in bp]
+    questions = [i for i, s in enumerate(lines, 1) if len(s) < 500 and s.strip().endswith("?") and i not in bp]
     if dash_lines is None:
         dash_lines = [i for i, s in enumerate(lines, 1) if _DASH_START.match(s)]
     dashed = [i for i in dash_lines if i not in bp]
