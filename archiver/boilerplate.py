@@ -81,6 +81,16 @@ _FOOTER = _words(r"all rights reserved\.?", r"proudly created with wix\.com", r"
 _BREADCRUMB = re.compile(r"^\s*[\w .'’-]{1,30}(?:\s+[/›»>|]\s+[\w .'’-]{1,30}){2,}\s*$")
 
 
+# The three whole-line rules find() tries first on every line, as one pattern: a line that is none
+# of them (nearly all) costs one try instead of three (~0.023 -> ~0.018 ms per bench text).
+_EDGE_READING_RESULTS = re.compile("|".join(f"(?:{rx.pattern})" for rx in (_PAGE_EDGE, _READING, _RESULTS)), re.I)
+assert all(rx.flags == _EDGE_READING_RESULTS.flags for rx in (_PAGE_EDGE, _READING, _RESULTS))
+# Compiled once: find() tries them on most lines (re's own cache lookup cost ~0.5 us a call).
+_FRAGMENT = re.compile(r"[a-z]{1,4}")
+_URL_SOURCE = re.compile(r"^\s*(?:source|original(?: article)?|źródło|источник|quelle|fuente)\s*:\s*https?://", re.I)
+_MENU_SEPARATOR = re.compile(r"\s*[|•·/]\s*|\s{2,}")
+
+
 def copyright_holder(line: str) -> str | None:
     """The name in a copyright footer ("© 2025 by Example Media. All rights reserved." -> "Example Media")."""
     m = _COPYRIGHT.match(line) if len(line) <= 200 else None
@@ -91,7 +101,7 @@ def copyright_holder(line: str) -> str | None:
 
 
 def is_url_source(line: str) -> bool:
-    return bool(re.match(r"^\s*(?:source|original(?: article)?|źródło|источник|quelle|fuente)\s*:\s*https?://", line, re.I))
+    return bool(_URL_SOURCE.match(line))
 
 
 def credit(line: str):
@@ -120,12 +130,8 @@ def find(lines: list[str]) -> dict[int, str]:
         if not t:
             continue
         n = i + 1
-        if _PAGE_EDGE.match(t):
-            out[n] = "bp.page-edge"
-        elif _READING.match(t):
-            out[n] = "bp.reading-time"
-        elif _RESULTS.match(t):
-            out[n] = "bp.results-count"
+        if _EDGE_READING_RESULTS.match(t):  # then one of the three, tried in order
+            out[n] = "bp.page-edge" if _PAGE_EDGE.match(t) else "bp.reading-time" if _READING.match(t) else "bp.results-count"
         elif len(t) <= 80 and _COUNTERS.match(t):
             out[n] = "bp.counter"
         elif len(t) <= 60 and _COMMENTS.match(t):
@@ -142,9 +148,9 @@ def find(lines: list[str]) -> dict[int, str]:
             out[n] = "bp.copyright"
         elif len(t) <= 160 and _BREADCRUMB.match(t):
             out[n] = "bp.breadcrumb"
-        elif credit(t):
+        elif len(t) <= 220 and credit(t):  # (credit() refuses longer lines: no call for most prose)
             out[n] = "bp.photo-credit"
-        elif re.fullmatch(r"[a-z]{1,4}", t) and t not in _REAL_SHORT and _isolated(lines, i):
+        elif len(t) <= 4 and _FRAGMENT.fullmatch(t) and t not in _REAL_SHORT and _isolated(lines, i):
             out[n] = "bp.widget-fragment"
     # A caption is the line just above its credit that repeats the credit's caption text.
     for n in [k for k, r in out.items() if r == "bp.photo-credit"]:
@@ -172,7 +178,7 @@ def find(lines: list[str]) -> dict[int, str]:
 
 def _menu(t: str) -> bool:
     """A menu bar flattened to one line: "Home | About | News | Contacts" (separators required)."""
-    parts = [p for p in re.split(r"\s*[|•·/]\s*|\s{2,}", t) if p]
+    parts = [p for p in _MENU_SEPARATOR.split(t) if p]
     return len(parts) >= 3 and all(_NAV.match(p) for p in parts)
 
 

@@ -37,7 +37,9 @@ def split_lines(text: str) -> list[str]:
     """The text's lines, numbered from 1 like an editor (a final newline ends, not starts, a line)."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    lines = _NEWLINE.split(text)
+    # Without a CR the only line end is LF: str.split does the same as the regex, ~7x faster
+    # (bench: ~85 -> ~12 us per text; tests/test_clean.py compares them).
+    lines = text.split("\n") if "\r" not in text else _NEWLINE.split(text)
     if len(lines) > 1 and lines[-1] == "":
         lines.pop()
     return lines
@@ -61,7 +63,11 @@ _MOJIBAKE_HINT = re.compile(
     "[{rare}{upper_accented}{lower_accented}{end_punctuation}‚ВГРСΒΓΞΟ](?:"
     "(?<=[{rare}])"
     "|(?<=[{lower_accented}{lower_common}{end_punctuation}][{upper_accented}])"
-    "|(?<=[{upper_accented}])[{numeric}{law}{currency}°]"
+    # The other alternatives each go on with a character of this class: one look at it first
+    # spares most candidates (an accented letter before a plain one) eight failing tries
+    # (the hint ~85 -> ~52 us per bench text; tests/test_clean.py compares with the plain form).
+    "|(?=[{numeric}{law}{currency}°{start_punctuation}{end_punctuation}{lower_accented}Äâó])(?:"
+    "(?<=[{upper_accented}])[{numeric}{law}{currency}°]"
     "|(?<=[a-z][{upper_accented}])[{start_punctuation}]"
     "|(?<=[{upper_accented}{lower_accented}])[{end_punctuation}][{start_punctuation}]"
     "|(?<=[{upper_accented}{lower_accented}])[{start_punctuation}{end_punctuation}]\\w"
@@ -69,7 +75,7 @@ _MOJIBAKE_HINT = re.compile(
     "|(?<=‚)(?:Ä|[âó][àä°ê])"
     "|(?<=[ВГРС])[{start_punctuation}{end_punctuation}][ВГРС]"
     "|(?<=[ΒΓΞΟ])[{start_punctuation}{end_punctuation}][ΒΓΞΟ]"
-    ")".format(rare="{c1}{bad}{box}{currency}{numeric}{law}°ŒœØÙЂÂÃÎÐ".format(**_M), **_M)
+    "))".format(rare="{c1}{bad}{box}{currency}{numeric}{law}°ŒœØÙЂÂÃÎÐ".format(**_M), **_M)
 )
 _FTFY_OTHER = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u206a-\u206f\ufeff\ufff9-\ufffc\ud800-\udfff]")
 
@@ -100,6 +106,32 @@ def normalize(s: str) -> str:
 def norm_line(s: str) -> str:
     """A line for rule matching: normalised, capped, trailing white space removed."""
     return normalize(s[:MAX_LINE]).rstrip()
+
+
+_ODD_OR_OTHER = re.compile(_ODD_SPACE.pattern[:-1] + _FTFY_OTHER.pattern[1:])  # either class, in one scan
+assert MAX_LINE <= _FTFY.max_decode_length  # a capped line is never too long for ftfy
+
+
+def norm_lines(raw: list[str]) -> list[str]:
+    """``[norm_line(s) for s in raw]`` (lines without newlines), checked once for the whole text.
+
+    Most texts need neither ftfy nor the space and invisible-character mapping: then every
+    line becomes its NFC composition, and NFC of the lines joined by newlines is the lines'
+    NFC joined (a newline composes with nothing).  Each check below over the joined text
+    fails only if it fails for every line (no check reads across a newline; a line's match is
+    one in the joined text), so the text goes through the per-line path whenever any line
+    might need more.  Bench: ~0.32 -> ~0.21 ms per text; tests/test_clean.py compares the two.
+    """
+    text = "\n".join(raw)
+    if text.isascii():
+        return [s[:MAX_LINE].rstrip() for s in raw]  # normalize() leaves ASCII as it is
+    if (text.count("\n") == len(raw) - 1 and max(map(len, raw)) <= MAX_LINE and not _ODD_OR_OTHER.search(text)
+            and not (_FTFY_CANDIDATE.search(text) and _MOJIBAKE_HINT.search(text))):
+        nfc = unicodedata.normalize("NFC", text)
+        # As _ftfy_may_change: composition can make mojibake, or a space to map (U+2000 -> U+2002).
+        if nfc == text or not (_MOJIBAKE_HINT.search(nfc) or _ODD_SPACE.search(nfc)):
+            return [s.rstrip() for s in nfc.split("\n")]
+    return [norm_line(s) for s in raw]
 
 
 def derivative(lines: list[str], boilerplate: set[int], normalized: list[str] | None = None) -> str | None:

@@ -18,11 +18,11 @@ from functools import lru_cache
 from typing import Any
 
 from . import boilerplate, dates, findings, language, listing, persons, translation
-from .clean import derivative, norm_line, split_lines
+from .clean import derivative, norm_lines, split_lines
 from .outcome import EXIT_FAILED, EXIT_OK
 from . import outlet
 from .outlet import OutletRegistry
-from .prefilter import NEVER, Gated, mask_of, mask_of_views, view
+from .prefilter import NEVER, Gated, mask_of_views, view, views
 from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Fact, Origin, Person
 
 findings.rule("IN-E101", "docs/extraction.md#encoding", "the input text is not UTF-8 (archiver refuses to re-encode a preserved original)")
@@ -106,10 +106,13 @@ class Inference:
     boilerplate_rules: dict[int, str] = field(default_factory=dict)  # line -> rule id (for --json)
 
 
+_FACT = Fact[Any]  # the parametrised class, looked up once (each Fact[Any] is a cache lookup)
+
+
 def inferred(value: Any, rule: str, lines=(), confidence: float = 0.5) -> Fact:
     """A Fact found by a rule, with its evidence lines and confidence."""
     lines = tuple(sorted({int(n) for n in lines if n >= 1}))
-    return Fact[Any](value=value, origin=Origin(by="inferred", rule=rule, lines=lines, confidence=round(confidence, 2)))
+    return _FACT(value=value, origin=Origin(by="inferred", rule=rule, lines=lines, confidence=round(confidence, 2)))
 
 
 def infer(text: str, *, registry=None) -> Inference:
@@ -120,7 +123,7 @@ def infer(text: str, *, registry=None) -> Inference:
     if registry is None:
         registry = _shipped_registry()
     raw = split_lines(text)
-    lines = [norm_line(s) for s in raw]
+    lines = norm_lines(raw)
     bp = boilerplate.find(lines)
     page = listing.detect(lines, bp)
     if page is None:
@@ -174,9 +177,9 @@ def _header_end(lines, bp) -> int:
 
 
 def _title(lines, bp, header_end, registry):
-    for i, s in enumerate(lines, 1):
+    for i, s in enumerate(lines[:header_end], 1):  # a label below the header is not the title's
         m = _TITLE_LABEL.match(s)
-        if m and i <= header_end:
+        if m:
             return inferred(m.group("t"), "title.labeled", (i,), 0.9), None
     masthead = None
     # The site's own name, as its copyright footer gives it, is a masthead when it opens the page too.
@@ -204,16 +207,18 @@ def _title(lines, bp, header_end, registry):
     return None, masthead
 
 
-def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None, Fact | None]:
-    """(published, original_published).  Only dates stated as the publication's, never body dates."""
+def _published(lines, bp, header_end, captions: list[int], seen) -> tuple[Fact | None, Fact | None]:
+    """(published, original_published).  Only dates stated as the publication's, never body dates.
+
+    ``seen``: the ``views`` of ``lines``.
+    """
     original = None
-    views = [view(s) for s in lines]
-    mask = mask_of_views(views)
+    mask = mask_of_views(seen)
     first_published, pub_label, updated = (g.live(mask) for g in (_FIRST_PUBLISHED_G, _PUB_LABEL_G, _UPDATED_G))
-    for i, s in enumerate(lines, 1):
+    for i, s in enumerate(lines, 1) if first_published is not NEVER else ():
         if len(s) > 3000:
             continue
-        for m in first_published.finditer(s, views[i - 1]):
+        for m in first_published.finditer(s, seen[i - 1]):
             if m.group("date"):
                 found = dates.find_dates(m.group("date"))
                 if found and found[0].year:
@@ -226,7 +231,7 @@ def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None,
         t = s.strip()
         if not t or len(t) > 300 or i in bp and bp[i] not in ("bp.navigation",):
             continue
-        ft = view(t)
+        ft = seen[i - 1] if t is s else view(t)  # strip() gives the line itself when there is nothing to strip
         if first_published.search(t, ft):
             continue
         labeled = None
@@ -274,13 +279,16 @@ def _published(lines, bp, header_end, captions: list[int]) -> tuple[Fact | None,
     return inferred(f.edtf(), "date.yearless", (i,), conf), original
 
 
-def _genre(lines, bp, title_fact, header_end, person_cands, has_author) -> Fact | None:
+def _genre(lines, bp, title_fact, header_end, person_cands, has_author, dash_lines=None) -> Fact | None:
+    """``dash_lines``: the lines that open with a dash (_DASH_START), when the caller has them."""
     head = [(i, s) for i, s in enumerate(lines[:header_end], 1) if i not in bp]
     for i, s in head:
-        if _INTERVIEW_WORD.search(s) and len(s) <= 300:
+        if len(s) <= 300 and _INTERVIEW_WORD.search(s):
             return inferred("interview", "genre.interview-marker", (i,), 0.8)
-    questions = [i for i, s in enumerate(lines, 1) if s.strip().endswith("?") and len(s) < 500 and i not in bp]
-    dashed = [i for i, s in enumerate(lines, 1) if _DASH_START.match(s) and i not in bp]
+    questions = [i for i, s in enumerate(lines, 1) if len(s) < 500 and s.strip().endswith("?") and i not in bp]
+    if dash_lines is None:
+        dash_lines = [i for i, s in enumerate(lines, 1) if _DASH_START.match(s)]
+    dashed = [i for i in dash_lines if i not in bp]
     if len(questions) >= 3 and len(dashed) >= 3:
         return inferred("interview", "genre.qa-structure", tuple(questions[:3] + dashed[:3]), 0.7)
     if any(c.role in ("ive", "ivr") and c.rule in ("person.qa-label", "person.interviewer-label") for c in person_cands):
@@ -360,6 +368,7 @@ def _set_outlet(facts, warnings, registry, name, rule, lines, conf, domain=None)
 
 def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = None, context_language=None) -> Inference:
     text_norm = "\n".join(lines)
+    seen = views(lines)  # every line's words, found once for all the rules below
     facts: dict[str, Fact] = {}
     warnings: list[findings.Finding] = []
     header_end = _header_end(lines, bp)
@@ -382,19 +391,18 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
 
     # Q/A labels name outlets too ("Marcin Makowski, Interia: ...?")
     label_outlets = []
-    views = [view(s) for s in lines]
-    mask = mask_of_views(views)
+    mask = mask_of_views(seen)
     qa_label, asks, republished_by = (g.live(mask) for g in (_QA_LABEL_G, _ASKS_G, _REPUBLISHED_BY_G))
-    for i, s in enumerate(lines, 1):
-        m = qa_label.match(s, views[i - 1])
+    for i, s in enumerate(lines, 1) if qa_label is not NEVER or asks is not NEVER else ():
+        m = qa_label.match(s, seen[i - 1])
         if m and m.group("desc") and m.group("said").strip().endswith("?") and persons.clean_name(m.group("name")):
             desc = m.group("desc").strip()
             if desc[:1].isupper() and len(desc.split()) <= 4:
                 label_outlets.append((i, desc))
-        m2 = asks.match(s, views[i - 1]) if len(s) < 1000 else None
+        m2 = asks.match(s, seen[i - 1]) if len(s) < 1000 else None
         if m2 and registry.lookup(m2.group(1).strip()):  # "Onet: Is the border closed?" -- the outlet asks
             label_outlets.append((i, m2.group(1).strip()))
-    cands = outlet.find_mentions(lines, bp, registry, header_end, label_outlets)
+    cands = outlet.find_mentions(lines, bp, registry, header_end, label_outlets, seen)
     if item_title:  # "Source: Polskie Radio 24 Unofficial translation ..." opens an item's summary
         for i, s in enumerate(lines, 1):
             m = re.match(r"^\s*(?:source|источник|źródło)\s*:\s*(.{2,80})", s, re.I)
@@ -431,15 +439,21 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
                 _set_outlet(facts, warnings, registry, site, "outlet.copyright-footer", (footer[1],), 0.5)
         elif "source.outlet.name" in facts and facts["source.outlet.name"].value.casefold() != site.casefold():
             facts.setdefault("source.republisher", inferred(site, "outlet.copyright-footer-republisher", (footer[1],), 0.55))
-    for i, s in enumerate(lines, 1):
-        m = republished_by.search(s, views[i - 1]) if len(s) < 3000 else None
+    for i, s in enumerate(lines, 1) if republished_by is not NEVER else ():
+        m = republished_by.search(s, seen[i - 1]) if len(s) < 3000 else None
         if m and "source.republisher" not in facts:
             facts["source.republisher"] = inferred(m.group("x").rstrip("."), "outlet.republished-by", (i,), 0.75)
 
     # Translation
-    markers = translation.find([s if i not in bp or bp[i] != "bp.photo-credit" else "" for i, s in enumerate(lines, 1)], text_language=text_lang)
+    # photo credits are not markers (their views: those of empty lines)
+    if "bp.photo-credit" in bp.values():
+        credited = [bp.get(i) == "bp.photo-credit" for i in range(1, len(lines) + 1)]
+        markers = translation.find(["" if c else s for c, s in zip(credited, lines)], text_language=text_lang,
+                                   seen=[view("") if c else v for c, v in zip(credited, seen)])
+    else:
+        markers = translation.find(lines, text_language=text_lang, seen=seen)
     person_cands: list[persons.Candidate] = []
-    fp = _first_published_language(lines)
+    fp = _first_published_language(lines, seen)
     if markers:
         best = max(markers, key=lambda m: (m.status == "machine-translated", m.confidence))
         facts["translation.status"] = inferred(best.status, best.rule, tuple(m.line for m in markers if m.status == best.status), best.confidence)
@@ -479,7 +493,7 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
     # Dates
     captions = [n for n, r in bp.items() if r in ("bp.photo-credit", "bp.photo-caption")]
     if not item_title:
-        pub, orig = _published(lines, bp, header_end, captions)
+        pub, orig = _published(lines, bp, header_end, captions, seen)
         if pub:
             facts["dates.published"] = pub
         if orig:
@@ -493,20 +507,23 @@ def _analyse(raw, lines, bp, registry, *, item_title: tuple[str, int] | None = N
         if e:
             outlet_names |= {e.name, *e.aliases}
     credits = _credits(lines, bp)
-    interview_hint = bool(_INTERVIEW_WORD.search("\n".join(lines[:header_end]))) or sum(1 for s in lines if _DASH_START.match(s)) >= 3
+    dash_lines = [i for i, s in enumerate(lines, 1) if _DASH_START.match(s)]  # answers in an interview, often
+    interview_hint = bool(_INTERVIEW_WORD.search("\n".join(lines[:header_end]))) or len(dash_lines) >= 3
     unfurnished = ["" if i in bp else s for i, s in enumerate(lines, 1)]
-    person_cands += persons.find(unfurnished, interview=interview_hint, outlets=outlet_names, credits=credits, header_end=header_end)
+    empty = view("")
+    person_cands += persons.find(unfurnished, interview=interview_hint, outlets=outlet_names, credits=credits, header_end=header_end,
+                                 seen=[empty if i in bp else v for i, v in enumerate(seen, 1)])
     if item_title:
         person_cands += persons.item_bylines(lines, 1)
     has_author = tuple(c.lines[0] for c in person_cands if c.role == "aut")
     person_list = _merge_persons(person_cands, text_norm)
 
     if not item_title:
-        g = _genre(lines, bp, facts.get("title"), header_end, person_cands, has_author)
+        g = _genre(lines, bp, facts.get("title"), header_end, person_cands, has_author, dash_lines)
         if g:
             facts["genre"] = g
     else:
-        g = _genre(lines, bp, None, len(lines), [], ())
+        g = _genre(lines, bp, None, len(lines), [], (), dash_lines)
         if g and g.value == "interview":
             facts["genre"] = g
 
@@ -550,21 +567,30 @@ def _only_valid(facts: dict[str, Fact], people) -> tuple[dict[str, Fact], tuple[
         olo, phi = dates.bounds(orig.value).lower, dates.bounds(pub.value).upper
         if olo and phi and olo > phi:  # the text contradicts itself: neither date is safe
             facts = {k: v for k, v in facts.items() if k not in ("dates.published", "dates.original_published")}
-    ok = {}
-    for k in FIELD_PATHS:
-        if k in facts:
-            try:
-                _adapter(k).validate_python(facts[k].model_dump())
-                ok[k] = facts[k]
-            except ValidationError:
-                pass
+    ok = {k: facts[k] for k in FIELD_PATHS if k in facts and _valid(k, facts[k])}
     good = []
     for p in people:
         try:
-            good.append(Person.model_validate(p.model_dump()))
+            good.append(Person.model_validate({"name": p.name, "role": p.role, "aliases": p.aliases, "origin": p.origin}))
         except ValidationError:
             pass
     return ok, tuple(good)
+
+
+def _valid(path: str, fact: Fact) -> bool:
+    """Whether the record would take ``fact`` at ``path``: its value checked against the field's type.
+
+    The origin goes in as the Origin it is (validated when it was made, and pydantic takes a
+    model instance as it is) rather than dumped and validated again, which could only pass
+    (~3.9 -> ~2.2 us a fact; tests/test_extract.py compares with validating the whole dump).
+    """
+    from pydantic import ValidationError
+
+    try:
+        _adapter(path).validate_python({"value": fact.value, "origin": fact.origin})
+        return True
+    except ValidationError:
+        return False
 
 
 def markers_hint(lines) -> bool:
@@ -572,13 +598,14 @@ def markers_hint(lines) -> bool:
     return bool(translation.find(lines, text_language=None))
 
 
-def _first_published_language(lines) -> tuple[str, int] | None:
-    if _FIRST_PUBLISHED_G.live(mask_of(lines)) is NEVER:
+def _first_published_language(lines, seen) -> tuple[str, int] | None:
+    """``seen``: the lines' ``views``."""
+    if _FIRST_PUBLISHED_G.live(mask_of_views(seen)) is NEVER:
         return None  # the words it needs are nowhere in the text
     for i, s in enumerate(lines, 1):
         if len(s) > 3000:
             continue
-        m = _FIRST_PUBLISHED_G.search(s, view(s))
+        m = _FIRST_PUBLISHED_G.search(s, seen[i - 1])
         if m and m.group("lang") and (tag := language.tag_for(m.group("lang"))):
             return tag, i
     return None

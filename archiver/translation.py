@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .language import LANGUAGE_NAMES, tag_for
-from .prefilter import Gated, mask_of, view
+from .prefilter import Gated, mask_of_views, view, view_shortened
 
 _LANG = "|".join(sorted(map(re.escape, LANGUAGE_NAMES), key=len, reverse=True))
 _NAME = r"(?P<name>[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’.\-]+(?:\s+(?:de|van|von|der|la|le|da|di)?\s*[A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄЎҐ][\w'’\-]+){1,3})"
@@ -54,21 +54,30 @@ _FROM_LANG = re.compile(rf"\b(?i:from\s+(?:the\s+)?(?P<lang>{_LANG}))\b")
 _GATES = [Gated(rx) for _, rx, _, _ in _RULES]
 
 
-def find(lines: list[str], *, text_language: str | None) -> list[Marker]:
+def find(lines: list[str], *, text_language: str | None, seen=None) -> list[Marker]:
     """Explicit translation markers in normalised lines.
 
     A "from X" language equal to the text's own language is ignored (it is not a
-    translation *into* this text).
+    translation *into* this text).  ``seen``: the lines' ``views`` when the caller has them.
     """
     # markers open or close a paragraph; bounded work on huge lines
-    shown = [(i, line if len(line) <= 800 else line[:400] + " … " + line[-400:]) for i, line in enumerate(lines, 1) if line.strip()]
-    mask = mask_of(line for _, line in shown)
-    live = [(rule, gate) for rule, gate in zip(_RULES, _GATES) if mask & gate.bit]
+    shown, used = [], []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if len(line) <= 800:
+            shown.append((i, line))
+            used.append(view(line) if seen is None else seen[i - 1])
+        else:
+            short, v = view_shortened(line, 400, " … ")
+            shown.append((i, short))
+            used.append(v)
+    mask = mask_of_views(used)
+    live = [(rule, gate) for rule, gate in zip(_RULES, _GATES) if gate.live(mask) is gate]
     out: list[Marker] = []
     if not live:
         return out
-    for i, line in shown:
-        v = view(line)
+    for (i, line), v in zip(shown, used):
         for (rule, rx, status, conf), gate in live:
             m = gate.search(line, v)
             if not m:

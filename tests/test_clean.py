@@ -13,6 +13,7 @@ import re
 import unicodedata
 
 import ftfy
+import pytest
 from ftfy import badness
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,3 +78,90 @@ def test_normalize_still_repairs_mojibake():
     assert clean.normalize("voilÃ\xa0 le travail") == "voilà le travail"
     # Composition alone makes no mojibake: the shortcut composes, as ftfy would.
     assert clean.normalize("Cafe\u0301 “x”") == "Café “x”"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(["a", "é", " ", "\n", "\r", "\r\n", "\n\r", "\ufeff", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]),
+                max_size=30).map("".join))
+def test_split_lines_equals_the_regex_split(text):
+    # split_lines takes str.split("\n") when the text has no CR; the plain rule is the regex.
+    body = text[1:] if text.startswith("\ufeff") else text
+    plain = clean._NEWLINE.split(body)
+    if len(plain) > 1 and plain[-1] == "":
+        plain.pop()
+    assert clean.split_lines(text) == plain
+
+
+_LINE_PIECES = list(ALPHABET) + ["\x01", "\x85", "\ufeff", "\u00a0", "\u2000", "\u2001", "\u200b", "Ã©", "Ã\xa0", "â€™", "Ð¿Ñ€Ð¸",
+                                 "e\u0301", "\u0301", "\u0308a", "Å", "\u212b", "\u2126", "ſ", " ", "  ", "abc", "Σ"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_LINE_PIECES), max_size=12).map("".join), max_size=8), st.sampled_from([20_000, 5]))
+def test_norm_lines_equals_norm_line_per_line(lines, cap):
+    # norm_lines checks the whole text once and composes it in one call when no line needs
+    # more; the plain rule is norm_line on each line (also with lines over the cap).
+    old = clean.MAX_LINE
+    clean.MAX_LINE = cap
+    try:
+        assert clean.norm_lines(lines) == [clean.norm_line(s) for s in lines]
+    finally:
+        clean.MAX_LINE = old
+
+
+@pytest.mark.parametrize("line", [
+    "à\u2000x", "x\u2000y", "à\u2001 b", "Ã©", "CafÃ© x", "A\u030a\u00c3", "e\u0301\u2019", "\u0301start", "à\x85", "à\ufeffb",
+    "naïve\u00a0x", "tab\tà", "ſà", "\u212b x", "x" * 30 + "é",
+    "CafA\u0303\u00a9 x",  # mojibake only once composed ("Ã©"): ftfy repairs it
+])
+def test_norm_lines_equals_norm_line_on_lines_that_need_more_than_composition(line):
+    for lines in ([line], ["café", line, ""], [line, line + " "]):
+        assert clean.norm_lines(lines) == [clean.norm_line(s) for s in lines]
+
+
+def test_norm_lines_takes_the_whole_text_path_on_plain_and_accented_text():
+    # The fast path must be taken where it can be (else the test above proves little).
+    lines = ["Café “Zürich” — naïve", "", "e\u0301 Łukasz", "plain"]
+    assert clean.norm_lines(lines) == ["Café “Zürich” — naïve", "", "é Łukasz", "plain"]
+    import unittest.mock
+
+    with unittest.mock.patch.object(clean, "norm_line", side_effect=AssertionError("per-line path")):
+        clean.norm_lines(lines)
+        clean.norm_lines(["ascii only", "x  "])
+
+
+# The hint as first written, without the look-ahead that spares most candidates its last eight
+# alternatives: the two must agree on every string (only whether they match is used).
+_M = badness.MOJIBAKE_CATEGORIES
+_PLAIN_HINT = re.compile(
+    "[{rare}{upper_accented}{lower_accented}{end_punctuation}‚ВГРСΒΓΞΟ](?:"
+    "(?<=[{rare}])"
+    "|(?<=[{lower_accented}{lower_common}{end_punctuation}][{upper_accented}])"
+    "|(?<=[{upper_accented}])[{numeric}{law}{currency}°]"
+    "|(?<=[a-z][{upper_accented}])[{start_punctuation}]"
+    "|(?<=[{upper_accented}{lower_accented}])[{end_punctuation}][{start_punctuation}]"
+    "|(?<=[{upper_accented}{lower_accented}])[{start_punctuation}{end_punctuation}]\\w"
+    "|(?<=[{end_punctuation}])[{lower_accented}]"
+    "|(?<=‚)(?:Ä|[âó][àä°ê])"
+    "|(?<=[ВГРС])[{start_punctuation}{end_punctuation}][ВГРС]"
+    "|(?<=[ΒΓΞΟ])[{start_punctuation}{end_punctuation}][ΒΓΞΟ]"
+    ")".format(rare="{c1}{bad}{box}{currency}{numeric}{law}°ŒœØÙЂÂÃÎÐ".format(**_M), **_M)
+)
+
+
+def test_hint_agrees_with_its_plain_form_on_every_pair_and_the_three_character_rules():
+    alphabet = sorted(set(ALPHABET)) + ["a", "Z", " ", "1"]
+    for a, b in itertools.product(alphabet, repeat=2):
+        assert bool(clean._MOJIBAKE_HINT.search(a + b)) == bool(_PLAIN_HINT.search(a + b)), a + b
+    pool = sorted(set("".join(_expand(badness.MOJIBAKE_CATEGORIES[k]) for k in ("lower_accented", "upper_accented", "end_punctuation", "start_punctuation")))
+                  | set("ВГРСΒΓΞΟ‚aZ1 "))
+    for a in pool:
+        for b in pool:
+            for c in "aZ1 «“‘„¡¿•‹©΄΅\uf8ffВГРСΒΓΞΟàäê°":
+                assert bool(clean._MOJIBAKE_HINT.search(a + b + c)) == bool(_PLAIN_HINT.search(a + b + c)), a + b + c
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=ALPHABET + "abcXYZ ", max_size=12))
+def test_hint_agrees_with_its_plain_form(s):
+    assert bool(clean._MOJIBAKE_HINT.search(s)) == bool(_PLAIN_HINT.search(s))

@@ -65,3 +65,16 @@ def test_no_date_form_matches_without_an_ascii_digit(s):
     # find_dates returns early on such lines: each of its patterns must agree.
     assert all(rx.search(s) is None for _, rx in dates._FOUND)
     assert dates.find_dates(s) == []
+
+
+
+def test_find_dates_remembers_short_lines_and_answers_as_the_plain_rule():
+    # Short lines' dates are remembered (extraction asks about header lines three times); the
+    # answer is the plain rule's, and a fresh list each time.
+    for line in ["12 April 2024", "Posted on July 9, 2025 at 10:00", "09.07.2025 | 2023-11-05T14:20", "no digits here",
+                 "30 February 2024 and 29 February 2024", "x" * 400 + " 9 lipca 2025"]:
+        first, again = dates.find_dates(line), dates.find_dates(line)
+        assert first == again == dates._find(line) if dates._ASCII_DIGIT.search(line, 0, 5000) else first == again == []
+        assert first is not again
+        first.clear()
+        assert dates.find_dates(line) == again

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archiver import dates, record
+from archiver import dates, extract, record
 from archiver.clean import normalize, split_lines
 from archiver.extract import NotUTF8, decode, draft_sidecar, infer
 from archiver.outlet import OutletRegistry, RegistryError
+from archiver.record import FIELD_PATHS, Fact, Origin
 
 TEXTS = Path(__file__).parent / "texts"
 
@@ -563,3 +565,40 @@ def test_interview_with_someone_by_someone():
 def test_initials_belong_to_the_name():
     _, inf = facts("A title\n\nBy Jane M. Doe\n\n" + "The text goes on here. " * 20)
     assert [(p.name, p.role) for p in inf.persons] == [("Jane M. Doe", "aut")]
+
+
+
+_VALUES = st.one_of(st.sampled_from(["unknown", "en", "pl-PL", "xx-!!", "2024-05-01", "2024-13-01", "XXXX-07-09", "https://example.org/a",
+                                     "http://bad host/", "ftp://x.org", "example.org", "Example.ORG", " padded ", "", "a\x01b",
+                                     "translated", "original", "interview", "Gazeta Wyborcza", "ive", "interviewee"]),
+                    st.text(max_size=12))
+_ORIGINS = st.builds(lambda rule, lines, conf: Origin(by="inferred", rule=rule, lines=lines, confidence=conf),
+                     st.sampled_from(["title.first-line", "x"]), st.lists(st.integers(1, 99), max_size=3).map(tuple),
+                     st.one_of(st.none(), st.floats(0, 1)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(FIELD_PATHS)), _VALUES, _ORIGINS)
+def test_a_fact_is_valid_exactly_when_its_whole_dump_is(path, value, origin):
+    # _only_valid checks a fact's value with its Origin as it is; the plain rule validates the dump.
+    from pydantic import ValidationError
+
+    fact = Fact[Any](value=value, origin=origin)
+    try:
+        extract._adapter(path).validate_python(fact.model_dump())
+        plain = True
+    except ValidationError:
+        plain = False
+    assert extract._valid(path, fact) == plain
+
+
+
+def test_the_three_whole_line_rules_tried_as_one():
+    # boilerplate.find tries page edges, reading times and result counts as one pattern first.
+    from archiver import boilerplate as b
+
+    lines = [s.strip() for p in sorted(TEXTS.glob("*.txt")) for s in split_lines(p.read_text(encoding="utf-8", errors="replace"))]
+    lines += ["top of page", "• Bottom of page •", "6 min read", "12 Min. Read", "Reading time: 4 min", "3 items found for \"x\"",
+              "no results for x", "Найдено 3 статьи", "Back to top |", "5 minutes read.", "top of page and more", "1 results found"]
+    for t in lines:
+        assert bool(b._EDGE_READING_RESULTS.match(t)) == any(rx.match(t) for rx in (b._PAGE_EDGE, b._READING, b._RESULTS)), t

@@ -94,3 +94,24 @@ def test_detect_equals_the_plain_rule_with_lone_surrogates_and_astral_characters
     for extra in ("\udc80", "\ud800x", "𝔘𝔫𝔦", "\U0010ffff", "é\u0301", "\x7f\x80\xff"):
         text = f"{extra} {base} {extra * 40}"
         assert language.detect(text) == reference(text)
+
+
+def test_a_word_run_seen_under_two_scripts_counts_for_each_its_own_way():
+    # _chunk_words remembers a run per script: the same runs in a Latin and a Cyrillic text
+    # must not carry one script's answer into the other.
+    mixed = "the і of і and і to ў in ў is ў that ў it ў for ў was ў on і "
+    latin = " ".join(_STOP["en"]) + " " + mixed * 3
+    cyrillic = " ".join(_STOP["be"] * 3) + " " + mixed * 2
+    for text in (latin, cyrillic, latin, cyrillic):
+        assert language.detect(text) == reference(text)
+    assert language.detect(latin)[0] == "en" and language.detect(cyrillic)[0] == "be"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 60), st.integers(0, 40), st.sampled_from(["ru", "pl", "de", "be"]))
+def test_detect_equals_the_plain_rule_around_the_latin_share_that_skips_counting(en, other, punct, lang):
+    # detect() skips counting the non-ASCII characters when the ASCII letters alone make Latin win:
+    # texts with every mix of English, another language's words and non-letter characters.
+    words = _STOP["en"][:en] + _STOP[lang] * (other // 10 + 1)
+    text = " ".join(words[: en + other]) + " " + "—“”…é" * punct
+    assert language.detect(text) == reference(text)
