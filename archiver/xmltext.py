@@ -1,13 +1,16 @@
-"""XML written as text from a light tree, in exactly the form lxml writes.
+"""XML written as text in exactly the form lxml writes: lxml's escaping, and a light tree.
 
+``escape_text`` and ``escape_attr`` give a value as lxml writes it in UTF-8 (its
+escapes, and its refusals with its own errors); mets.py and premis.py write the
+METS with them.  ``Node`` is a light tree written the same way for documents
+built a part at a time (the delivery manifest and receipts, deliver.py):
 ``lxml.etree.tostring(root, xml_declaration=True, encoding="UTF-8",
 pretty_print=True)`` of the same tree, byte for byte: the declaration, two-space
 indents, leaves inline, ``<x/>`` for empty elements, attributes in the order
-given, and lxml's escaping and refusals.  Building ~250 elements as lxml
-elements cost ~2 us each plus ~1 us per attribute; as ``Node`` a fraction of
-that (METS 1.5 -> 0.8 ms per bag, bench corpus).  Tags and attribute names
-are written as given ("prefix:local"): the caller declares its namespaces on
-the root.  tests/test_mets.py compares the text with lxml's for the same trees.
+given.  Building elements as lxml elements cost ~2 us each plus ~1 us per
+attribute; as ``Node`` a fraction of that.  Tags and attribute names are
+written as given ("prefix:local"): the caller declares its namespaces on the
+root.  tests/test_mets.py compares the text with lxml's for the same trees.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def _check(v: str) -> None:
 # What lxml (libxml2) escapes when it writes UTF-8.  A printable string (C
 # speed) has nothing lxml refuses; chained `in` tests, as most values need no
 # escaping, are twice as fast as a regex search here.
-def _text(v: str) -> str:
+def escape_text(v: str) -> str:
+    """``v`` as element text, as lxml writes it; ValueError (lxml's) for what lxml refuses."""
     if not v.isprintable():
         _check(v)
     if "&" in v or "<" in v or ">" in v or "\r" in v:
@@ -60,7 +64,8 @@ def _text(v: str) -> str:
     return v
 
 
-def _attr(v: str) -> str:
+def escape_attr(v: str) -> str:
+    """``v`` as a double-quoted attribute value, as lxml writes it; ValueError (lxml's) for what lxml refuses."""
     if not v.isprintable():
         _check(v)
     if "&" in v or "<" in v or ">" in v or '"' in v or "\r" in v or "\n" in v or "\t" in v:
@@ -70,7 +75,7 @@ def _attr(v: str) -> str:
 
 
 def _attrs(node: Node) -> str:
-    return "".join([f' {k}="{_attr(v)}"' for k, v in node.attrs.items()]) if node.attrs else ""
+    return "".join([f' {k}="{escape_attr(v)}"' for k, v in node.attrs.items()]) if node.attrs else ""
 
 
 def render(node: Node, indent: str, out: list) -> None:
@@ -83,7 +88,7 @@ def render(node: Node, indent: str, out: list) -> None:
         if child.children:
             render(child, inner, out)
         elif child.text is not None:
-            out.append(f"{inner}<{child.tag}{_attrs(child)}>{_text(child.text)}</{child.tag}>\n")
+            out.append(f"{inner}<{child.tag}{_attrs(child)}>{escape_text(child.text)}</{child.tag}>\n")
         else:
             out.append(f"{inner}<{child.tag}{_attrs(child)}/>\n")
     out.append(f"{indent}</{node.tag}>\n")
@@ -92,12 +97,12 @@ def render(node: Node, indent: str, out: list) -> None:
 def render_child(node: Node, indent: str, out: list) -> None:
     """``node`` as it appears among its parent's children at ``indent``: an element or a leaf.
 
-    render() keeps its own copy of the leaf lines: calling this for each child measured
-    ~325 -> ~600 us per bench METS."""
+    render() keeps its own copy of the leaf lines: calling this for each child doubled the
+    time of writing a METS (~325 -> ~600 us per bench document) when METS was a tree."""
     if node.children:
         render(node, indent, out)
     elif node.text is not None:
-        out.append(f"{indent}<{node.tag}{_attrs(node)}>{_text(node.text)}</{node.tag}>\n")
+        out.append(f"{indent}<{node.tag}{_attrs(node)}>{escape_text(node.text)}</{node.tag}>\n")
     else:
         out.append(f"{indent}<{node.tag}{_attrs(node)}/>\n")
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from lxml import etree
 
-from archiver import layout, mets
+from archiver import layout, mets, xmltext
 from archiver.identity import payload_name
 from archiver.findings import RULES
 from archiver.record import Record
@@ -461,8 +461,177 @@ def test_original_names_that_are_not_plain_file_names_still_make_valid_mets(xsd_
 # --- the METS writer: exactly what lxml writes for the same tree ----------------
 
 
+def _lxml_form(data: bytes) -> bytes:
+    """What lxml writes for the tree ``data`` holds: parsed, its indentation dropped, pretty-printed afresh.
+
+    Only the whitespace between elements is dropped (the text and tail around an element's
+    child elements, never a leaf's text), so lxml decides every indent, every escape, the
+    attribute quoting and the form of empty elements."""
+    root = etree.fromstring(data)
+    for e in root.iter():
+        if len(e):
+            e.text = None
+            for child in e:
+                child.tail = None
+    return mets.serialize(root)
+
+
+FILE_SETS = st.fixed_dictionaries({
+    "derivative": st.booleans(),
+    "metadata": st.booleans(),
+    "algorithms": st.sets(st.sampled_from(["md5", "sha1", "sha224", "sha384", "sha512"])),
+})
+
+
+def _files(r: Record, fs: dict) -> list[mets.FileFacts]:
+    lengths = {"md5": 32, "sha1": 40, "sha224": 56, "sha384": 96, "sha512": 128}
+    out = []
+    for n, ff in enumerate(files_for(r, derivative=fs["derivative"], metadata=fs["metadata"])):
+        digests = {"sha256": ff.digests["sha256"], **{a: f"{n:x}" * lengths[a] for a in sorted(fs["algorithms"])}}
+        out.append(mets.FileFacts(ff.path, ff.use, ff.size, digests, ff.media_type))
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records(), FILE_SETS, st.sampled_from([None, "Example & <Library>", 'a "b"\tc\r\nd 😀']),
+       st.sampled_from([f"archiver {mets.__version__}", "archiver", "a&b <c> 1.0\r"]))
+def test_rendered_mets_is_what_lxml_writes(r, fs, organization, software):
+    files = _files(r, fs)
+    out = mets.render(r, files, created=CREATED, organization=organization, software=software)
+    assert out == _lxml_form(out)
+    assert out == mets.serialize(mets.build(r, files, created=CREATED, organization=organization, software=software))
+    assert mets.read_record(out) == r
+    assert [(ff.path, ff.use, ff.size, ff.digests) for ff in mets.read_files(out)] == [
+        (ff.path, ff.use, ff.size, dict(sorted(ff.digests.items()))) for ff in files]
+    assert mets.read_header(out) == {"objid": r.id, "created": CREATED, "profile": layout.METS_PROFILE,
+                                     "software": software, "organization": organization or None}
+
+
+def test_lxml_form_sees_a_wrong_indent_or_escape():
+    """The comparison above can fail: lxml re-derives what the writer wrote."""
+    good = mets.render(rec(**FULL), files_for(rec(**FULL)), created=CREATED)
+    assert _lxml_form(good) == good
+    for bad in (good.replace(b"\n        <mods:mods", b"\n         <mods:mods", 1),
+                good.replace(b"&amp; &lt;press&gt;", b"&amp; &lt;press>", 1),
+                good.replace(b"<mods:typeOfResource>text</mods:typeOfResource>", b"<mods:typeOfResource>text</mods:typeOfResource >", 1)):
+        assert bad != good and _lxml_form(bad) != bad
+
+
+ODD = ["", " ", "a&b<c>d\"e'f", "\r\n\t", "]]>", "\x7f\u0085\u2028é😀", "x\ry", "\x00", "a\x0bb", "\ufffe", "ok\ud800", "\x1f"]
+
+
+MARK = "QQmarkQQ"
+
+
+def _lxml_with(data: bytes, value: str):
+    """lxml's bytes, or its error, for the document ``data`` with every MARK replaced by ``value``.
+
+    The values are set as lxml sets them in a tree being built: element by element in
+    document order, attributes before text, so lxml's first refusal is the one reported."""
+    root = etree.fromstring(data)
+    try:
+        for e in root.iter():
+            for k, v in e.attrib.items():
+                if MARK in v:
+                    e.set(k, v.replace(MARK, value))
+            if e.text is not None and MARK in e.text:
+                e.text = e.text.replace(MARK, value)
+    except ValueError as e:
+        return ValueError, f"mets: {mets.one_line(str(e))}"
+    return mets.serialize(root)
+
+
+def _render_or_error(r, files, **kw):
+    try:
+        return mets.render(r, files, created=CREATED, **kw)
+    except ValueError as e:
+        return type(e), str(e)
+
+
+# Where a free string lands in the METS: as element text, as an attribute, or both.
+PLACES = {
+    "title": lambda v: (rec(**{**FULL, "title": f(f"x{v}y")}), {}),
+    "person": lambda v: (rec(**{**FULL, "persons": [{"name": f"x{v}y", "role": "aut", "origin": CUR}]}), {}),
+    "note": lambda v: (rec(**{**FULL, "notes": [{"text": f"x{v}y", "origin": CUR}]}), {}),
+    "origin source": lambda v: (rec(**{**FULL, "genre": f("news", {"by": "curator", "source": v})}), {}),
+    "origin rule": lambda v: (rec(**{**FULL, "genre": f("news", {"by": "inferred", "rule": v})}), {}),
+    "filename": lambda v: (rec(original={"filename": v, "size": 120, "encoding": "utf-8", "newlines": "lf"}), {}),
+    "media type": lambda v: (rec(original={"filename": "a.txt", "size": 120, "encoding": "utf-8", "newlines": "lf",
+                                           "media_type": v}), {}),
+    "organization": lambda v: (rec(**FULL), {"organization": v}),
+}
+
+
+def _placeable():
+    """(place, value) pairs the record model accepts; an empty organization is no organization."""
+    out = []
+    for place in sorted(PLACES):
+        for value in ODD:
+            try:
+                _, kw = PLACES[place](value)
+            except ValueError:
+                continue
+            if kw.get("organization") != "":
+                out.append((place, value))
+    return out
+
+
+@pytest.mark.parametrize("place, value", _placeable())
+def test_odd_strings_in_records_are_written_or_refused_as_lxml_does(place, value):
+    r, kw = PLACES[place](value)
+    marked, _ = PLACES[place](MARK)
+    files = files_for(rec())  # the same paths (and so UUIDs) whatever the record holds
+    expected = _lxml_with(mets.render(marked, files, created=CREATED, **{k: MARK for k in kw}), value)
+    assert _render_or_error(r, files, **kw) == expected
+
+
+def test_odd_strings_reach_every_place_and_both_outcomes():
+    """The cases above are not vacuous: every place is tried, with values written and values refused."""
+    pairs = _placeable()
+    assert {place for place, _ in pairs} == set(PLACES)
+    outcomes = {place: set() for place in PLACES}
+    for place, value in pairs:
+        r, kw = PLACES[place](value)
+        outcomes[place].add(isinstance(_render_or_error(r, files_for(rec()), **kw), bytes))
+    assert all(o == {True, False} for o in outcomes.values()), outcomes
+
+
+def test_the_first_value_lxml_refuses_in_document_order_is_reported():
+    r = rec(**{**FULL, "title": f("title \ufffe"), "persons": [{"name": "b\udfff", "role": "aut", "origin": CUR}]})
+    assert _render_or_error(r, files_for(r)) == (ValueError, "mets: " + xmltext._NOT_XML_MESSAGE)
+    r = rec(**{**FULL, "persons": [{"name": "b\udfff", "role": "aut", "origin": CUR}]})
+    assert _render_or_error(r, files_for(r), organization="org\x00") == (ValueError, "mets: " + xmltext._NOT_XML_MESSAGE)
+    got = _render_or_error(r, files_for(r))
+    assert got[0] is ValueError and "'\\udfff' in position 1" in got[1]
+    # the title is the root's LABEL: before the software and the organization in the metsHdr
+    r = rec(**{**FULL, "title": f("t\udfff")})
+    for kw in ({"organization": "org\x00"}, {"software": "archiver\x00"}):
+        assert _render_or_error(r, files_for(r), **kw) == (
+            ValueError, "mets: 'utf-8' codec can't encode character '\\udfff' in position 1: surrogates not allowed")
+
+
+def test_a_path_utf8_cannot_encode_is_reported_before_any_text_is_checked():
+    """As when the tree was built first: the path's PREMIS UUID fails before any value is written."""
+    r = rec(**{**FULL, "title": f("title \ufffe")})
+    files = files_for(r)
+    files[1] = mets.FileFacts("data/objects/x\udcff.txt", "derivative", 1, {"sha256": "c" * 64})
+    position = len(f"{r.id}/object/data/objects/x")  # in the name whose UUID is taken, as the tree builder reported it
+    assert _render_or_error(r, files) == (
+        ValueError, f"mets: 'utf-8' codec can't encode character '\\udcff' in position {position}: surrogates not allowed")
+
+
+def test_an_empty_original_related_item_is_written_as_lxml_writes_it():
+    r = rec(translation={"status": f("machine-translated")})
+    out = mets.render(r, files_for(r), created=CREATED)
+    assert b'<mods:relatedItem type="original"/>\n' in out
+    assert out == _lxml_form(out) and mets.read_record(out) == r
+
+
+# The light tree (xmltext.py) still writes receipts; these hold it to lxml too.
+
+
 def _as_lxml(node, parent=None):
-    """The same tree as lxml elements (the way mets.py built METS before it wrote text itself)."""
+    """The same tree as lxml elements."""
     prefix, local = node.tag.split(":")
     nsmap = {k.split(":")[1]: v for k, v in node.attrs.items() if k.startswith("xmlns:")} or None
     tag = f"{{{mets.NS[prefix]}}}{local}"
@@ -482,9 +651,9 @@ def _as_lxml(node, parent=None):
 
 
 def _both(root):
-    """(lxml's bytes or error, mets._document's bytes or error)."""
+    """(lxml's bytes or error, xmltext.document's bytes or error)."""
     out = []
-    for fn in (lambda: mets.serialize(_as_lxml(root)), lambda: mets._document(root)):
+    for fn in (lambda: mets.serialize(_as_lxml(root)), lambda: xmltext.document(root)):
         try:
             out.append(fn())
         except ValueError as e:
@@ -492,34 +661,21 @@ def _both(root):
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(records(), st.booleans())
-def test_rendered_mets_is_what_lxml_writes(r, organization):
-    root = mets._build(r, files_for(r), CREATED, "Example & <Library>" if organization else None, "archiver 9.9")
-    lxml_bytes, ours = _both(root)
-    assert ours == lxml_bytes
-    assert mets.render(r, files_for(r), created=CREATED, organization="Example & <Library>" if organization else None,
-                       software="archiver 9.9") == ours
-
-
-ODD = ["", " ", "a&b<c>d\"e'f", "\r\n\t", "]]>", "\x7f\u0085\u2028é😀", "x\ry", "\x00", "a\x0bb", "\ufffe", "ok\ud800", "\x1f"]
-
-
 @pytest.mark.parametrize("value", ODD)
 def test_odd_strings_are_written_or_refused_as_lxml_does(value):
-    root = mets._Node("mets:mets", {f"xmlns:{p}": uri for p, uri in mets.NSMAP.items()}, None)
+    root = xmltext.Node("mets:mets", {f"xmlns:{p}": uri for p, uri in mets.NSMAP.items()}, None)
     root.set("LABEL", value)
-    mets._el(root, "mets", "name", value)
-    mets._el(root, "mets", "name", "fine", ID=value)
-    mets._el(mets._el(root, "mets", "div"), "mods", "note", value, **{"xlink:href": value})
+    xmltext.el(root, "mets", "name", value)
+    xmltext.el(root, "mets", "name", "fine", ID=value)
+    xmltext.el(xmltext.el(root, "mets", "div"), "mods", "note", value, **{"xlink:href": value})
     lxml_bytes, ours = _both(root)
     assert ours == lxml_bytes
 
 
 def test_the_first_string_lxml_would_refuse_is_the_one_reported():
-    root = mets._Node("mets:mets", {f"xmlns:{p}": uri for p, uri in mets.NSMAP.items()}, None)
-    mets._el(root, "mets", "name", "a\x00")
-    mets._el(root, "mets", "name", "b\udfff")  # a different error; must not win
+    root = xmltext.Node("mets:mets", {f"xmlns:{p}": uri for p, uri in mets.NSMAP.items()}, None)
+    xmltext.el(root, "mets", "name", "a\x00")
+    xmltext.el(root, "mets", "name", "b\udfff")  # a different error; must not win
     lxml_bytes, ours = _both(root)
     assert ours == lxml_bytes and ours[0] is ValueError and "XML compatible" in ours[1]
 
@@ -529,3 +685,16 @@ def test_premis_uuids_are_uuid5():
 
     for parts in (("object", "data/objects/a.txt"), ("event", "capture"), ("rights",), ()):
         assert mets._uuid("ab" * 32, *parts) == str(uuid.uuid5(mets._UUID_NS, "/".join(("ab" * 32, *parts))))
+
+
+def test_remembered_origins_keep_what_tells_them_apart():
+    """render remembers origins by value; 0.0 and -0.0 are equal values written differently."""
+    for confidence in (0.0, -0.0, 0.0, 1, 1.0, 0.5, -0.0):
+        origin = {"by": "inferred", "rule": "r", "lines": [2], "confidence": confidence}
+        r = rec(**{**FULL, "genre": f("news", origin)})
+        out = mets.render(r, files_for(r), created=CREATED)
+        assert f'<prov:fact path="genre" by="inferred" rule="r" lines="2" confidence="{float(confidence)!r}"/>'.encode() in out
+        assert out == _lxml_form(out) and mets.read_record(out) == r
+    for source in ("a&b", "a\x00b", "a&b"):  # refused: raises every time, is never remembered
+        r = rec(**{**FULL, "genre": f("news", {"by": "curator", "source": source})})
+        assert _render_or_error(r, files_for(r)) == _lxml_with(mets.render(rec(**{**FULL, "genre": f("news", {"by": "curator", "source": MARK})}), files_for(r), created=CREATED), source)
