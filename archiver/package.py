@@ -13,9 +13,7 @@ run (``jobs=1`` runs inline).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import gc
 import json
 import os
 import pickle
@@ -37,7 +35,7 @@ from .findings import Finding, has_errors, one_line, rule
 from .hashing import hash_bytes
 from .outcome import EXIT_FAILED, EXIT_OK, UsageError
 from .progress import progress
-from .workers import default_jobs, process_pool
+from .workers import default_jobs, gc_frozen, process_pool
 
 rule("IN-E010", "docs/bag-layout.md#inputs", "an input path does not exist or is not a file or folder")
 rule("IN-E011", "docs/bag-layout.md#staging", "the bag could not be written (an I/O error); nothing partial was left in OUT")
@@ -565,25 +563,6 @@ def index_bags(out: Path) -> dict:
     return {"ids": ids, "urls": urls}
 
 
-@contextlib.contextmanager
-def _gc_frozen():
-    """The objects alive when a run starts (modules, rules, the outlet registry) frozen for the run.
-
-    They live as long as the run: frozen, Python's cyclic garbage collector no longer walks them
-    in its full collections (~0.07 ms per text, jobs=1, bench corpus), and workers forked from
-    here do not copy the memory pages such a walk would write to.  Undone at the end; left alone
-    when the caller has frozen objects of its own.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def _epoch() -> int | None:
     raw = os.environ.get("SOURCE_DATE_EPOCH")
     if raw is None or raw == "":
@@ -712,7 +691,7 @@ def package(
                 from . import catalog, extract, mets, premis  # noqa: F401
             except ImportError:
                 pass  # each text meets it again, and fails with IN-E012, as without this
-            with _gc_frozen():
+            with gc_frozen():
                 if workers <= 1:
                     for j in progress(jobs_list, label="package"):
                         outcome.results.extend(keep(package_text(j, ctx)))

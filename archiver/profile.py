@@ -287,6 +287,12 @@ def _glob(pattern: str) -> re.Pattern:
     return re.compile("[^/]*".join(re.escape(p) for p in pattern.split("*")), re.S)
 
 
+@functools.lru_cache(maxsize=512)
+def _pattern(pat: str) -> re.Pattern:
+    """A field rule's pattern compiled once (re's own cache is a lookup per call and holds only 512)."""
+    return re.compile(pat)
+
+
 def _allowed(path: str, patterns: list[re.Pattern]) -> bool:
     return any(p.fullmatch(path) for p in patterns)
 
@@ -320,6 +326,12 @@ def _format_problem(fmt: str, value: str) -> str | None:
         if not re.fullmatch(r"[0-9]+", value):
             return f"{one_line(value)!r} is not a non-negative integer"
     return None
+
+
+# A pure function of short strings that repeat from bag to bag (a Bagging-Date, the profile URI, a
+# contact address): remembered for short values (memory stays bounded), as validating a folder
+# checks the same few values a thousand times.
+_format_problem_short = functools.lru_cache(maxsize=1024)(_format_problem)
 
 
 def check(profile: dict, facts: ProfileFacts, *, source: str = "bag-info.txt") -> list[Finding]:
@@ -364,13 +376,13 @@ def check(profile: dict, facts: ProfileFacts, *, source: str = "bag-info.txt") -
             continue
         for v in values.get(str(name).lower(), []):
             fmt = r.get("format")
-            why = _format_problem(fmt, v) if isinstance(fmt, str) else None
+            why = (_format_problem_short if len(v) <= 200 else _format_problem)(fmt, v) if isinstance(fmt, str) else None
             if why:
                 add("PROF-E019", f"bag-info field {name!r}: {why}; the profile requires format {fmt}", field=name)
             pat = r.get("pattern")
             if isinstance(pat, str) and len(pat) <= MAX_PATTERN:
                 try:
-                    ok = re.search(pat, v) is not None
+                    ok = _pattern(pat).search(v) is not None
                 except re.error:
                     ok = True  # load() refuses bad patterns; an in-memory profile is not ours to judge here
                 if not ok:

@@ -19,6 +19,8 @@ Two facts are decided here once, for both:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import os
 import sys
@@ -53,6 +55,25 @@ def process_pool(workers: int, **kwargs) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, **kwargs)
 
 
+@contextlib.contextmanager
+def gc_frozen():
+    """The objects alive when a run starts (modules, rules, registries, profiles) frozen for the run.
+
+    They live as long as the run: frozen, Python's cyclic garbage collector no longer walks them
+    in its full collections (package: ~0.07 ms per text, jobs=1, bench corpus), and workers
+    forked from here do not copy the memory pages such a walk would write to.  Undone at the
+    end; left alone when the caller has frozen objects of its own.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def map_in_order(fn, items, *, jobs: int | None, label: str, chunksize: int = 1):
     """``fn`` of each item, in the items' order, with a progress bar.
 
@@ -62,8 +83,9 @@ def map_in_order(fn, items, *, jobs: int | None, label: str, chunksize: int = 1)
 
     items = list(items)
     jobs = default_jobs(jobs)
-    if jobs <= 1 or len(items) <= 1:
-        yield from (fn(it) for it in progress(items, label=label))
-        return
-    with process_pool(min(jobs, len(items))) as pool:
-        yield from progress(pool.map(fn, items, chunksize=chunksize), total=len(items), label=label)
+    with gc_frozen():
+        if jobs <= 1 or len(items) <= 1:
+            yield from (fn(it) for it in progress(items, label=label))
+            return
+        with process_pool(min(jobs, len(items))) as pool:
+            yield from progress(pool.map(fn, items, chunksize=chunksize), total=len(items), label=label)

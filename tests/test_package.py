@@ -480,7 +480,7 @@ def test_a_text_given_twice_through_links_is_packaged_once(tmp_path):
 
 
 def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path):
-    # package freezes the objects alive at its start for the run (_gc_frozen) and unfreezes them after;
+    # package freezes the objects alive at its start for the run (workers.gc_frozen) and unfreezes them after;
     # a caller's own frozen objects are left frozen.
     import gc
 

@@ -513,8 +513,8 @@ def _rm_deep(top: Path, name: str, depth: int) -> None:
 
 
 def test_deep_nesting_past_path_max_cannot_hide_an_unlisted_file(tmp_path):
-    """DirTree.entries skips an entry whose lstat fails (ENAMETOOLONG past PATH_MAX): the unlisted
-    file below is never seen and the bag passes as valid."""
+    """A file past PATH_MAX that no manifest lists is still found: DirTree lists each folder through its
+    descriptor, so depth cannot hide it (an lstat of the whole path fails there with ENAMETOOLONG)."""
     bag = write_bag(tmp_path / "bag", {"a.txt": b"x"})
     name, depth = "d" * 10, 450  # ~5,000 bytes of path
     fd = os.open(bag / "data", os.O_RDONLY)
@@ -532,6 +532,7 @@ def test_deep_nesting_past_path_max_cannot_hide_an_unlisted_file(tmp_path):
     try:
         r = validate(bag)
         assert r.returncode == 1, r.stdout  # data/dd.../x.txt is in no manifest
+        assert "BAG-E012" in r.stderr and "the payload is 5.2" in r.stderr, r.stderr  # the deep file is counted
     finally:
         _rm_deep(bag / "data", name, depth)
 

@@ -82,3 +82,21 @@ def test_a_caller_with_threads_gets_the_same_bags_from_non_forked_workers(tmp_pa
         runs[mode] = (method, _digests(out))
     assert runs["thread"][0] == "None" and runs["plain"][0] == ("fork" if sys.platform.startswith("linux") else "None")
     assert runs["thread"][1] == runs["plain"][1] and len(runs["plain"][1]) > 3 * 7
+
+
+def test_map_in_order_freezes_the_collector_for_the_run_only():
+    # What is alive when a batch starts is frozen while it runs (workers.gc_frozen), then unfrozen;
+    # a caller's own frozen objects are left frozen.
+    import gc
+
+    from archiver.workers import map_in_order
+
+    seen = []
+    assert gc.get_freeze_count() == 0
+    assert list(map_in_order(abs, [-1, -2], jobs=1, label="t")) == [1, 2]
+    assert gc.get_freeze_count() == 0
+    it = map_in_order(abs, [-3], jobs=1, label="t")
+    seen.append(next(it))
+    assert gc.get_freeze_count() > 0  # frozen while the batch runs
+    assert list(it) == []
+    assert gc.get_freeze_count() == 0 and seen == [3]
