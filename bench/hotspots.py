@@ -47,10 +47,13 @@ STAGES = {
     ],
     "validate": [
         "archiver.validate:validate_path", "archiver.tree:DirTree.read",
-        "archiver.hashing:hash_file", "archiver.xmlsafe:parse",
-        "archiver.ourbag:check", "archiver.mets:check_rules", "archiver.schematron:Rules.failed", "archiver.xsd:check",
+        "archiver.hashing:hash_file", "archiver.hashing:hash_bytes", "archiver.tagfiles:parse_manifest",
+        "archiver.tagfiles:parse_bag_info", "archiver.validate:_collisions",
+        "archiver.ourbag:check", "archiver.ourbag:_as_rendered", "archiver.record:Record.model_validate",
+        "archiver.mets:render", "archiver.ourbag:_files_of", "archiver.ourbag:_described_files",
+        "archiver.xmlsafe:parse", "archiver.mets:check_rules", "archiver.schematron:Rules.failed", "archiver.xsd:check",
         "archiver.mets:read_record", "archiver.mets:read_files", "archiver.mets:read_header",
-        "archiver.profile:check",
+        "archiver.profile:check", "archiver.catalog:note_validations",
     ],
 }
 
