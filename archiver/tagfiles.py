@@ -80,8 +80,15 @@ class BagInfo:
     elements: list[tuple[str, str]] = field(default_factory=list)  # in the order written
 
     def values(self, label: str) -> list[str]:
-        want = label.lower()
-        return [v for k, v in self.elements if k.lower() == want]
+        # Labels lower-cased once into an index (a bag is asked ~15 labels: each was a scan of all
+        # elements); rebuilt whenever ``elements`` is replaced or grows.
+        index = self.__dict__.get("_index")
+        if index is None or index[0] is not self.elements or index[1] != len(self.elements):
+            by_label: dict[str, list[str]] = {}
+            for k, v in self.elements:
+                by_label.setdefault(k.lower(), []).append(v)
+            index = self.__dict__["_index"] = (self.elements, len(self.elements), by_label)
+        return list(index[2].get(label.lower(), ()))
 
     def first(self, label: str) -> str | None:
         vs = self.values(label)
@@ -203,13 +210,17 @@ def parse_bag_info(text: str, name: str, version: tuple[int, int], findings: lis
         if len(info.values(label)) > 1:
             findings.append(Finding.of("BAG-W013", name, f"{label} appears {len(info.values(label))} times"))
     for d in info.values("Bagging-Date"):
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", d):
+        if not _YYYY_MM_DD.fullmatch(d):
             findings.append(Finding.of("BAG-W014", name, f"Bagging-Date {one_line(d, 40)!r} is not YYYY-MM-DD"))
     return info
 
 
+_YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_OXUM = re.compile(r"([0-9]{1,20})\.([0-9]{1,20})")
+
+
 def parse_oxum(value: str, name: str, findings: list[Finding]) -> tuple[int, int] | None:
-    m = re.fullmatch(r"([0-9]{1,20})\.([0-9]{1,20})", value)
+    m = _OXUM.fullmatch(value)
     if not m:
         findings.append(Finding.of("BAG-E014", name, f"Payload-Oxum {one_line(value, 40)!r} is not OctetCount.StreamCount"))
         return None
