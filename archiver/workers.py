@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 
 
@@ -88,4 +89,25 @@ def map_in_order(fn, items, *, jobs: int | None, label: str, chunksize: int = 1)
             yield from (fn(it) for it in progress(items, label=label))
             return
         with process_pool(min(jobs, len(items))) as pool:
-            yield from progress(pool.map(fn, items, chunksize=chunksize), total=len(items), label=label)
+            yield from progress(_windowed(pool, fn, items, chunksize, jobs * WINDOW), total=len(items), label=label)
+
+
+# Chunks in flight per worker.  Executor.map submits every chunk at once: each one's
+# arguments, and each result until it is read, stay in the parent (receive of 10,000
+# archives: tens of MB).  A few per worker keep the workers fed and the parent flat.
+WINDOW = 4
+
+
+def _run_chunk(fn, chunk: list) -> list:
+    return [fn(it) for it in chunk]
+
+
+def _windowed(pool, fn, items: list, chunksize: int, window: int):
+    """``fn`` of each item in order, with at most ``window`` chunks submitted and not yet read."""
+    pending: deque = deque()
+    for i in range(0, len(items), chunksize):
+        pending.append(pool.submit(_run_chunk, fn, items[i:i + chunksize]))
+        if len(pending) >= window:
+            yield from pending.popleft().result()
+    while pending:
+        yield from pending.popleft().result()

@@ -100,3 +100,38 @@ def test_map_in_order_freezes_the_collector_for_the_run_only():
     assert gc.get_freeze_count() > 0  # frozen while the batch runs
     assert list(it) == []
     assert gc.get_freeze_count() == 0 and seen == [3]
+
+
+def test_at_most_a_window_of_chunks_is_in_flight():
+    # Executor.map submitted every chunk at once (receive of 10,000 archives held them all in the
+    # parent); _windowed keeps at most `window` submitted and not yet read, and keeps the order.
+    from concurrent.futures import Future
+
+    from archiver.workers import _windowed
+
+    class Pool:
+        outstanding = peak = 0
+
+        def submit(self, fn, *args):
+            Pool.outstanding += 1
+            Pool.peak = max(Pool.peak, Pool.outstanding)
+            f = Future()
+            f.set_result(fn(*args))
+            real_result = f.result
+
+            def result(timeout=None):
+                Pool.outstanding -= 1
+                return real_result(timeout)
+
+            f.result = result
+            return f
+
+    got = list(_windowed(Pool(), abs, [-i for i in range(100)], 3, 4))
+    assert got == list(range(100))
+    assert Pool.peak == 4 and Pool.outstanding == 0
+
+
+def test_map_in_order_keeps_the_order_in_a_pool():
+    from archiver.workers import map_in_order
+
+    assert list(map_in_order(abs, [-i for i in range(40)], jobs=2, label="t", chunksize=3)) == list(range(40))

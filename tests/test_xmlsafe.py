@@ -35,3 +35,33 @@ def test_oversized_is_refused_without_parsing(monkeypatch):
 def test_ordinary_xml_parses():
     tree = xmlsafe.parse('<?xml version="1.0" encoding="UTF-8"?><a b="é">&amp;&#233;</a>'.encode())
     assert tree.getroot().text == "&é"
+
+
+# --- children(): one child of the root at a time ------------------------------------------------
+
+
+def _children(data: bytes) -> list[tuple[str, str | None, list[str]]]:
+    return [(el.get("n"), el.text, [c.tag for c in el]) for el in xmlsafe.children(data, "r", "p", "a test document")]
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_children_refuses_what_parse_refuses(name):
+    with pytest.raises(xmlsafe.UnsafeXML):
+        list(xmlsafe.children(ATTACKS[name], "a", "p", "a test document"))
+
+
+def test_children_are_whole_and_in_order_as_parse_gives_them():
+    data = b'<r><p n="1">one<c/><c/></p><q/><p n="2"><c><p n="inner"/></c></p><!-- x --><p n="3"/></r>'
+    root = xmlsafe.parse(data).getroot()
+    want = [(el.get("n"), el.text, [c.tag for c in el]) for el in root.findall("p")]
+    assert _children(data) == want == [("1", "one", ["c", "c"]), ("2", None, ["c"]), ("3", None, [])]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"<other><p/></other>", "root element is other, not a test document"),
+    (b'<r><p n="1"/><p n="2"></r>', "not well-formed"),
+    (b"<r><p>&x;</p></r>", "not well-formed"),
+])
+def test_children_raise_bad_xml_even_after_some_children(data, message):
+    with pytest.raises(xmlsafe.BadXML, match=message):
+        list(xmlsafe.children(data, "r", "p", "a test document"))
