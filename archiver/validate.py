@@ -578,6 +578,31 @@ def _listdir(path: Path) -> list[str]:
         return []
 
 
+def _may_be_bag(e: os.DirEntry) -> bool:
+    """A folder (a symlink to one too), any symlink (reported, not followed), or an archive file;
+    as Path's is_dir/is_file, a link that cannot be followed (a loop) is not a folder or file."""
+    try:
+        if e.is_dir():
+            return True
+    except OSError:
+        pass
+    if e.is_symlink():
+        return True
+    try:
+        return e.is_file() and _archive_name(e.name)
+    except OSError:
+        return False
+
+
+def _scandir(path: Path) -> list[os.DirEntry]:
+    """The entries of a folder of bags, sorted by name, without dot-entries (.staging, the catalog)."""
+    try:
+        with os.scandir(path) as it:
+            return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+    except OSError:
+        return []
+
+
 def find_bags(paths) -> tuple[list[tuple[str, bool]], list[str]]:
     """(bag path, found inside a folder of bags) for each bag.  Missing paths are usage errors.
 
@@ -598,9 +623,11 @@ def find_bags(paths) -> tuple[list[tuple[str, bool]], list[str]]:
         if _is_bag_folder(path):
             bags.append((str(given), False))
             continue
-        names = [n for n in _listdir(path) if not n.startswith(".")]
-        found = [n for n in names if (path / n).is_dir() or (path / n).is_symlink()
-                 or ((path / n).is_file() and _archive_name(n))]
+        entries = _scandir(path)
+        names = [e.name for e in entries]
+        # DirEntry's answers come from the listing itself for plain folders and files (no stat each:
+        # ~10 ms per 1,000 bags); a symlink is still followed for is_dir/is_file, as Path's were.
+        found = [e.name for e in entries if _may_be_bag(e)]
         if found:
             bags.extend((str(path / n), True) for n in found)
         elif names:

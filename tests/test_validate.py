@@ -382,3 +382,22 @@ def test_digests_are_right_with_and_without_the_thread_pool(tmp_path, monkeypatc
     found = v.validate_tree(DirTree(bag))
     assert sorted((f.code, f.path, f.message.split()[0]) for f in found if f.is_error) == [
         ("BAG-E013", "data/f07.txt", "sha256"), ("BAG-E013", "data/f07.txt", "sha512")]
+
+
+def test_find_bags_in_a_folder_takes_folders_links_and_archives_only(tmp_path):
+    from archiver.validate import find_bags
+
+    coll = tmp_path / "coll"
+    (coll / "bag-a").mkdir(parents=True)
+    (coll / ".staging").mkdir()
+    (coll / "notes.txt").write_text("x")
+    (coll / "b.tar").write_bytes(b"")
+    (coll / "loop").symlink_to("loop")
+    (coll / "dangling").symlink_to("nowhere")
+    (coll / "to-a").symlink_to("bag-a")
+    bags, notes = find_bags([str(coll)])
+    assert [(os.path.basename(b), inside) for b, inside in bags] == [
+        ("b.tar", True), ("bag-a", True), ("dangling", True), ("loop", True), ("to-a", True)]
+    assert notes == []
+    (tmp_path / "empty").mkdir()
+    assert find_bags([str(tmp_path / "empty")]) == ([], [f"archiver: {tmp_path / 'empty'}: no bags found"])
