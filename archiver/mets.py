@@ -26,7 +26,7 @@ from urllib.parse import quote, unquote
 from lxml import etree
 from pydantic import ValidationError
 
-from . import __version__, dates, layout, xmlsafe, xmltext
+from . import __version__, dates, identity, layout, xmlsafe, xmltext
 from .findings import Finding, one_line, rule
 from .record import FIELD_PATHS, ROLE_TERMS, UNKNOWN, Origin, Record
 
@@ -111,6 +111,23 @@ class FileFacts:
     size: int
     digests: dict[str, str]  # {"sha256": hex, "sha512": hex, ...}
     media_type: str = "text/plain; charset=utf-8"
+
+
+def bag_files(record: Record, payload: dict[str, tuple[int, dict[str, str]]]) -> list[FileFacts]:
+    """The files our mets.xml describes, from the bag's payload ``{path: (size, {algorithm: digest})}``.
+
+    Each file's METS group is ``layout.file_use`` (others are left out); the original's media
+    type is the record's.  In mets.xml's order.  The one rule for the writer (package) and for
+    the validator re-rendering a bag's METS (ourbag)."""
+    pname = identity.payload_name(record.original.filename)
+    out = []
+    for path, (size, digests) in payload.items():
+        use = layout.file_use(path, pname)
+        if use is None:
+            continue
+        media = record.original.media_type if use == "original" else FileFacts.media_type
+        out.append(FileFacts(path, use, size, {a: d for a, d in digests.items() if a in DIGESTS}, media))
+    return sorted(out, key=lambda f: (USES.index(f.use), f.path))
 
 
 # --- small builders ---------------------------------------------------------

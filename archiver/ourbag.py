@@ -247,24 +247,16 @@ def _as_rendered(tree, data: bytes, parsed, files, computed, schemas, preread) -
 
 
 def _files_of(record, parsed, files) -> list | None:
-    """The FileFacts package would have rendered for this bag: its payload files of ours, with the manifests' digests.
+    """The FileFacts package rendered for this bag (mets.bag_files), with the manifests' digests;
+    None when a payload file is missing from a manifest (the slow path says so)."""
+    from .mets import DIGESTS, bag_files
 
-    In mets.xml's order (original, derivative, metadata), as read_files would return them."""
-    from .identity import payload_name
-    from .mets import DIGESTS, USES, FileFacts
-
-    pname = payload_name(record.original.filename)
-    manifests = {alg: {ln.path: ln.digest for ln in lines} for alg, lines in sorted(parsed.manifests.items()) if alg in DIGESTS}
-    out = []
+    manifests = {alg: {ln.path: ln.digest for ln in lines} for alg, lines in parsed.manifests.items() if alg in DIGESTS}
+    payload = {}
     for path, size in files.items():
-        use = layout.file_use(path, pname)
-        if use is None:
-            continue
-        digests = {}
-        for alg, listed in manifests.items():
-            if path not in listed:
+        if path.startswith("data/") and path != layout.METS:
+            digests = {alg: listed.get(path) for alg, listed in manifests.items()}
+            if None in digests.values():
                 return None
-            digests[alg] = listed[path]
-        media = record.original.media_type if use == "original" else FileFacts.media_type
-        out.append(FileFacts(path, use, size, digests, media))
-    return sorted(out, key=lambda f: (USES.index(f.use), f.path))
+            payload[path] = (size, digests)
+    return bag_files(record, payload)

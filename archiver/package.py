@@ -316,13 +316,7 @@ def build_bag(rec: record.Record, data: bytes, cleaned: str | None, ctx: Context
     created = _created(ctx.epoch)
     from . import mets
 
-    uses = {f"{layout.OBJECTS}/{pname}": "original", layout.RECORD: "metadata"}
-    files = [
-        mets.FileFacts(path=p, use=uses.get(p, "derivative"), size=len(b), digests={a: digests[p][a] for a in digest_algs if a in mets.DIGESTS})
-        for p, b in payload.items()
-    ]
-    if rec.original.media_type != files[0].media_type:
-        files[0] = mets.FileFacts(files[0].path, "original", files[0].size, files[0].digests, rec.original.media_type)
+    files = mets.bag_files(rec, {p: (len(b), digests[p]) for p, b in payload.items()})
     mbytes = mets.render(rec, files, created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), organization=ctx.config.organization)
     payload[layout.METS] = mbytes
     digests[layout.METS] = hash_bytes(mbytes, digest_algs)
