@@ -332,10 +332,12 @@ def inside(bag: Path | str, rel: str, seen: dict[str, bool] | None = None) -> bo
     return ok
 
 
-def is_bag(path: Path) -> bool:
+def is_bag(path) -> bool:
+    """A folder (not a symlink) holding bagit.txt; ``path`` a Path or a string (no Path per bag)."""
+    path = os.fspath(path)
     try:
-        return path.is_dir() and not path.is_symlink() and (path / "bagit.txt").is_file()
-    except OSError:
+        return os.path.isdir(path) and not os.path.islink(path) and os.path.isfile(os.path.join(path, "bagit.txt"))
+    except (OSError, ValueError):
         return False
 
 
@@ -819,12 +821,18 @@ def show(ident: str, bags=None, catalog=None) -> Result:
 # --- hooks for package, validate and receive: never break the command --------
 
 
+def _place_for(folder: Path) -> Place:
+    """The catalog of bags in ``folder``: the collection's, or one beside a folder outside the collection."""
+    place = locate()
+    if folder.resolve() != place.bags.resolve():
+        place = Place(folder, folder / CATALOG_NAME)
+    return place
+
+
 def _hook(bag_path, create: bool, action) -> list[Finding]:
     bag = Path(bag_path)
     try:
-        place = locate()
-        if bag.parent.resolve() != place.bags.resolve():  # a bag outside the collection: the catalog beside it
-            place = Place(bag.parent, bag.parent / CATALOG_NAME)
+        place = _place_for(bag.parent)
         if not create and not place.catalog.exists():
             return []  # validating someone else's folder: never drop a catalog into it
         conn = connect(place.catalog)
@@ -946,10 +954,7 @@ class Indexer:
         self._pending.clear()
 
     def _connect(self, folder: str) -> tuple[sqlite3.Connection, Place]:
-        # What _hook does for its bag (here folder/_): the collection's catalog, or one beside the folder.
-        place = locate()
-        if Path(folder).resolve() != place.bags.resolve():
-            place = Place(Path(folder), Path(folder) / CATALOG_NAME)
+        place = _place_for(Path(folder))
         self._open[folder] = (connect(place.catalog), place)
         return self._open[folder]
 
@@ -998,7 +1003,7 @@ def note_validations(results, *, fast: bool = False) -> list[list[Finding]]:
 
         def action(conn, _bag, idxs=idxs):
             bags = [(i, os.fspath(results[i][0])) for i in idxs]
-            bags = [(i, p, os.path.basename(p)) for i, p in bags if _is_bag_path(p)]
+            bags = [(i, p, os.path.basename(p)) for i, p in bags if is_bag(p)]
             ids: dict[str, str] = {}
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -1028,11 +1033,3 @@ def note_validations(results, *, fast: bool = False) -> list[list[Finding]]:
         for i in idxs:
             out[i].extend(warn)
     return out
-
-
-def _is_bag_path(path: str) -> bool:
-    """is_bag, for a path as a string (no Path per bag)."""
-    try:
-        return os.path.isdir(path) and not os.path.islink(path) and os.path.isfile(os.path.join(path, "bagit.txt"))
-    except (OSError, ValueError):
-        return False
