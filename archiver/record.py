@@ -404,6 +404,20 @@ class _Unusual(Exception):
     """A value the fast writer leaves to json.dumps."""
 
 
+def _array_parts(items, indent: str, out: list, each) -> None:
+    """A JSON array as json.dumps(indent=2) writes it, each item written by ``each``."""
+    if not items:
+        out.append("[]")
+        return
+    inner = indent + "  "
+    sep = "["
+    for v in items:
+        out.append(sep + inner)
+        sep = ","
+        each(v, inner, out)
+    out.append(indent + "]")
+
+
 def _json_parts(o, indent: str, out: list) -> None:
     # json.encoder._make_iterencode's choices, in its order (bool before int), most common types first.
     if isinstance(o, str):
@@ -422,16 +436,7 @@ def _json_parts(o, indent: str, out: list) -> None:
             _json_parts(v, inner, out)
         out.append(indent + "}")
     elif isinstance(o, (list, tuple)):
-        if not o:
-            out.append("[]")
-            return
-        inner = indent + "  "
-        sep = "["
-        for v in o:
-            out.append(sep + inner)
-            sep = ","
-            _json_parts(v, inner, out)
-        out.append(indent + "]")
+        _array_parts(o, indent, out, _json_parts)
     elif o is None:
         out.append("null")
     elif o is True:
@@ -482,16 +487,7 @@ def _value_parts(v, indent: str, out: list) -> None:
     elif isinstance(v, BaseModel):
         _model_parts(v, indent, out)
     elif type(v) is tuple:
-        if not v:
-            out.append("[]")
-            return
-        inner = indent + "  "
-        sep = "["
-        for x in v:
-            out.append(sep + inner)
-            sep = ","
-            _value_parts(x, inner, out)
-        out.append(indent + "]")
+        _array_parts(v, indent, out, _value_parts)
     elif type(v) is int:
         out.append(int.__repr__(v))
     elif type(v) is float and math.isfinite(v):  # json.dumps writes Infinity and NaN: the generic path
